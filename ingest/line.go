@@ -16,16 +16,17 @@ type Format uint8
 
 // The formats a Parser recognises.
 const (
-	FormatUnknown  Format = iota // no header found; Message holds the whole line
-	FormatBSD                    // "Jan  2 15:04:05 host prog[pid]: msg" (RFC 3164, no year)
-	FormatRFC3339                // "2006-01-02T15:04:05.000000+01:00 host prog[pid]: msg" (rsyslog RSYSLOG_FileFormat, journalctl -o short-iso)
-	FormatRFC5424                // "<PRI>1 TS host app procid msgid SD msg"
-	FormatJSON                   // journalctl -o json
-	FormatExport                 // journalctl -o export
-	FormatJournal                // read from journald through sdjournal
+	FormatUnknown Format = iota // no header found; Message holds the whole line
+	FormatBSD                   // "Jan  2 15:04:05 host prog[pid]: msg" (RFC 3164, no year)
+	FormatRFC3339               // "2006-01-02T15:04:05.000000+01:00 host prog[pid]: msg" (rsyslog RSYSLOG_FileFormat, journalctl -o short-iso)
+	FormatRFC5424               // "<PRI>1 TS host app procid msgid SD msg"
+	FormatJSON                  // journalctl -o json
+	FormatExport                // journalctl -o export
+	FormatJournal               // read from journald through sdjournal
+	FormatBare                  // "host prog[pid]: msg" without timestamp (Time zero)
 )
 
-var formatNames = [...]string{"unknown", "bsd", "rfc3339", "rfc5424", "json", "export", "journal"}
+var formatNames = [...]string{"unknown", "bsd", "rfc3339", "rfc5424", "json", "export", "journal", "bare"}
 
 func (f Format) String() string {
 	if int(f) < len(formatNames) {

@@ -1,0 +1,276 @@
+package ingest
+
+import (
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// ts parses an RFC 3339 time for expectations.
+func ts(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// within reports whether sub lies inside s in memory (a substring that
+// costs no allocation). The empty string always does.
+func within(s, sub string) bool {
+	if len(sub) == 0 {
+		return true
+	}
+	b := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	p := uintptr(unsafe.Pointer(unsafe.StringData(sub)))
+	return p >= b && p+uintptr(len(sub)) <= b+uintptr(len(s))
+}
+
+// checkLine asserts what holds for every Line.
+func checkLine(t testing.TB, l Line) {
+	t.Helper()
+	for name, sub := range map[string]string{"Host": l.Host, "Program": l.Program, "Message": l.Message} {
+		if !within(l.Raw, sub) {
+			t.Errorf("%s %q is not a substring of Raw %q", name, sub, l.Raw)
+		}
+	}
+	if l.Prec < -1 || l.Prec > 9 {
+		t.Errorf("Prec %d out of range in %q", l.Prec, l.Raw)
+	}
+	if (l.Prec == -1) != l.Time.IsZero() {
+		t.Errorf("Prec %d with Time %v in %q", l.Prec, l.Time, l.Raw)
+	}
+	if l.Format == FormatUnknown && (l.Message != l.Raw || l.Program != "" || l.Host != "") {
+		t.Errorf("unknown line with header fields: %+v", l)
+	}
+	if l.PID < 0 {
+		t.Errorf("negative PID %d", l.PID)
+	}
+}
+
+func TestParse(t *testing.T) {
+	utc := time.UTC
+	june := ts(t, "2023-06-10T00:00:00Z")
+	tests := []struct {
+		name string
+		ref  time.Time
+		raw  string
+		want Line // Raw is filled in from raw; Time compared with Equal
+	}{
+		// BSD syslog
+		{"bsd", june, "Jun  1 12:00:00 vm sshd[123]: Accepted publickey for root from 10.0.0.1 port 5 ssh2",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Prec: 0, Host: "vm", Program: "sshd", PID: 123, Message: "Accepted publickey for root from 10.0.0.1 port 5 ssh2"}},
+		{"bsd zero-padded day", june, "Jun 01 12:00:00 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"bsd unpadded day", june, "Jun 1 12:00:00 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"bsd two-digit day", june, "Jun 10 23:59:59 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-10T23:59:59Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"bsd pri", june, "<38>Jun  1 12:00:00 vm sshd[77]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 77, Message: "x"}},
+		{"bsd no host", june, "Jun  1 12:00:00 sshd[5]: Connection closed by 10.0.0.1 port 22",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Program: "sshd", PID: 5, Message: "Connection closed by 10.0.0.1 port 22"}},
+		{"bsd no pid", june, "Jun  1 12:00:00 vm sshd: x y",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", Message: "x y"}},
+		{"bsd sshd-session", june, "Jun  1 12:00:00 vm sshd-session[3262]: Received disconnect from 127.0.0.1 port 53080:11: disconnected by user",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd-session", PID: 3262, Message: "Received disconnect from 127.0.0.1 port 53080:11: disconnected by user"}},
+		{"bsd sshd-auth", june, "Jun  1 12:00:00 vm sshd-auth[9]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd-auth", PID: 9, Message: "x"}},
+		{"bsd pam style program", june, "Jun  1 12:00:00 vm sshd(pam_unix)[4242]: session closed for user bob",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 4242, Message: "session closed for user bob"}},
+		{"bsd empty message", june, "Jun  1 12:00:00 vm sshd[1]:",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1}},
+		{"bsd no space after colon", june, "Jun  1 12:00:00 vm sshd[1]:x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"bsd no tag", june, "Jun  1 12:00:00 vm -- MARK --",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Message: "-- MARK --"}},
+		{"bsd timestamp only", june, "Jun  1 12:00:00",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z")}},
+		{"bsd pid overflow is no tag", june, "Jun  1 12:00:00 vm sshd[99999999999]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Message: "sshd[99999999999]: x"}},
+		{"bsd pid above int32", june, "Jun  1 12:00:00 vm sshd[4294967296]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Message: "sshd[4294967296]: x"}},
+		{"bsd non-numeric pid", june, "Jun  1 12:00:00 vm sshd[12a]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Message: "sshd[12a]: x"}},
+		{"bsd NUL in host", june, "Jun  1 12:00:00 v\x00m sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Message: "v\x00m sshd[1]: x"}},
+		{"header-like username stays in message", june,
+			"Jun  1 12:00:00 vm sshd[1]: Invalid user Jun  1 12:00:00 evil sshd[2]: from 10.9.9.9 port 2222",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "Invalid user Jun  1 12:00:00 evil sshd[2]: from 10.9.9.9 port 2222"}},
+		{"invalid utf-8 in message", june, "Jun  1 12:00:00 vm sshd[1]: Invalid user \xff\xfe from 10.0.0.1",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "Invalid user \xff\xfe from 10.0.0.1"}},
+
+		// year inference
+		{"december before january ref", ts(t, "2024-01-01T06:00:00Z"), "Dec 31 23:59:59 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-12-31T23:59:59Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"january at january ref", ts(t, "2024-01-01T06:00:00Z"), "Jan  1 00:00:01 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2024-01-01T00:00:01Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"less than a day ahead of ref", ts(t, "2023-12-31T10:00:00Z"), "Jan  1 00:05:00 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2024-01-01T00:05:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"more than a day ahead of ref", ts(t, "2023-06-10T00:00:00Z"), "Jun 12 00:00:00 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2022-06-12T00:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"feb 29 goes to leap year", ts(t, "2025-03-01T00:00:00Z"), "Feb 29 10:00:00 vm sshd[1]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2024-02-29T10:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+
+		// RFC 3339
+		{"rfc3339 micro", june, "2023-06-01T12:00:00.123456+02:00 vm sshd[123]: x",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T10:00:00.123456Z"), Prec: 6, Host: "vm", Program: "sshd", PID: 123, Message: "x"}},
+		{"rfc3339 no fraction", june, "2023-06-01T12:00:00+02:00 vm sshd[123]: x",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T10:00:00Z"), Prec: 0, Host: "vm", Program: "sshd", PID: 123, Message: "x"}},
+		{"rfc3339 zulu millis", june, "2023-06-01T12:00:00.120Z vm sshd[1]: x",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T12:00:00.12Z"), Prec: 3, Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"rfc3339 nanos", june, "2023-06-01T12:00:00.000000001Z vm sshd[1]: x",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T12:00:00.000000001Z"), Prec: 9, Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
+		{"short-iso", june, "2023-06-01T12:00:00+0200 vm sshd[123]: x",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T10:00:00Z"), Prec: 0, Host: "vm", Program: "sshd", PID: 123, Message: "x"}},
+		{"short-iso-precise negative offset", june, "2023-06-01T12:00:00.654321-0530 vm sshd-session[8]: x",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T17:30:00.654321Z"), Prec: 6, Host: "vm", Program: "sshd-session", PID: 8, Message: "x"}},
+
+		// RFC 5424
+		{"rfc5424", june, "<38>1 2023-06-01T12:00:00.5Z vm sshd 123 - - x y",
+			Line{Format: FormatRFC5424, Time: ts(t, "2023-06-01T12:00:00.5Z"), Prec: 1, Host: "vm", Program: "sshd", PID: 123, Message: "x y"}},
+		{"rfc5424 bom and sd", june, "<38>1 2023-06-01T12:00:00+01:00 vm sshd-session 7 ID47 [a@1 k=\"v\\\"]\"][b@2] \xef\xbb\xbfx",
+			Line{Format: FormatRFC5424, Time: ts(t, "2023-06-01T11:00:00Z"), Prec: 0, Host: "vm", Program: "sshd-session", PID: 7, Message: "x"}},
+		{"rfc5424 nil fields", june, "<38>1 - - - - - -",
+			Line{Format: FormatRFC5424}},
+		{"rfc5424 non-numeric procid", june, "<38>1 - vm sshd abc - - x",
+			Line{Format: FormatRFC5424, Host: "vm", Program: "sshd", Message: "x"}},
+
+		// no timestamp
+		{"bare", june, "vm sshd[42]: Disconnected from user bob 10.0.0.1 port 2",
+			Line{Format: FormatBare, Host: "vm", Program: "sshd", PID: 42, Message: "Disconnected from user bob 10.0.0.1 port 2"}},
+		{"bare no host", june, "sshd-session[3214]: Accepted publickey for root",
+			Line{Format: FormatBare, Program: "sshd-session", PID: 3214, Message: "Accepted publickey for root"}},
+
+		// no header
+		{"empty", june, "", Line{}},
+		{"text", june, "hello world", Line{}},
+		{"bare without pid", june, "Note: this is text", Line{}},
+		{"bare zero pid", june, "vm sshd[0]: x", Line{}},
+		{"bare pid overflow", june, "vm sshd[99999999999999999999]: x", Line{}},
+		{"month only", june, "Jan", Line{}},
+		{"bad day", june, "Feb 30 12:00:00 vm sshd[1]: x", Line{}},
+		{"bad hour", june, "Jun  1 25:00:00 vm sshd[1]: x", Line{}},
+		{"bad bsd separator", june, "Jun  1 12:00:00x vm sshd[1]: x", Line{}},
+		{"bad month", june, "2023-13-01T12:00:00Z vm sshd[1]: x", Line{}},
+		{"bad offset", june, "2023-06-01T12:00:00+2 vm sshd[1]: x", Line{}},
+		{"offset cut", june, "2023-06-01T12:00:00.1+", Line{}},
+		{"too many fraction digits", june, "2023-06-01T12:00:00.1234567890Z vm sshd[1]: x", Line{}},
+		{"empty fraction", june, "2023-06-01T12:00:00.Z vm sshd[1]: x", Line{}},
+		{"bad pri", june, "<x>Jun  1 12:00:00 vm sshd[1]: x", Line{}},
+		{"empty pri", june, "<>Jun  1 12:00:00 vm sshd[1]: x", Line{}},
+		{"unterminated sd", june, "<38>1 - vm sshd 1 - [a k=\"]\" x", Line{}},
+		{"binary junk", june, "\x00\x01\x02\xff\xfe<\x1f\x8b", Line{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Parser{Ref: tt.ref, Loc: utc}
+			got := p.Parse(tt.raw)
+			want := tt.want
+			want.Raw = tt.raw
+			if want.Format == FormatUnknown {
+				want.Message = tt.raw
+			}
+			if want.Time.IsZero() {
+				want.Prec = -1
+			}
+			checkLine(t, got)
+			if !got.Time.Equal(want.Time) {
+				t.Errorf("Time = %v, want %v", got.Time, want.Time)
+			}
+			got.Time, want.Time = time.Time{}, time.Time{}
+			if got != want {
+				t.Errorf("Parse(%q)\n got %+v\nwant %+v", tt.raw, got, want)
+			}
+		})
+	}
+}
+
+// TestParseKeepsOffset checks that RFC 3339 times keep the source's offset.
+func TestParseKeepsOffset(t *testing.T) {
+	var p Parser
+	for raw, want := range map[string]string{
+		"2023-06-01T12:00:00+02:00 vm sshd[1]: x": "2023-06-01T12:00:00+02:00",
+		"2023-06-01T12:00:00-0530 vm sshd[1]: x":  "2023-06-01T12:00:00-05:30",
+		"2023-06-01T12:00:00Z vm sshd[1]: x":      "2023-06-01T12:00:00Z",
+	} {
+		if got := p.Parse(raw).Time.Format(time.RFC3339); got != want {
+			t.Errorf("%q: time %s, want %s", raw, got, want)
+		}
+	}
+}
+
+// TestParseLoc checks that BSD times are read in Parser.Loc.
+func TestParseLoc(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err) // tzdata is part of the Go distribution's fallback too
+	}
+	p := Parser{Ref: ts(t, "2023-06-10T00:00:00Z"), Loc: berlin}
+	l := p.Parse("Jun  1 12:00:00 vm sshd[1]: x")
+	if want := ts(t, "2023-06-01T10:00:00Z"); !l.Time.Equal(want) {
+		t.Errorf("Time = %v, want %v", l.Time, want)
+	}
+	// The minute cache must not leak across dates or zones' DST switches.
+	l = p.Parse("Mar 26 03:00:01 vm sshd[1]: x") // after the spring-forward gap
+	if want := ts(t, "2023-03-26T01:00:01Z"); !l.Time.Equal(want) {
+		t.Errorf("Time = %v, want %v", l.Time, want)
+	}
+	l = p.Parse("Jun  1 12:00:59 vm sshd[1]: x")
+	if want := ts(t, "2023-06-01T10:00:59Z"); !l.Time.Equal(want) {
+		t.Errorf("Time = %v, want %v", l.Time, want)
+	}
+}
+
+// TestParseZeroRef checks that a zero Ref means "now".
+func TestParseZeroRef(t *testing.T) {
+	var p Parser
+	now := time.Now()
+	l := p.Parse(now.Format(time.Stamp) + " vm sshd[1]: x")
+	if d := l.Time.Sub(now); d < -time.Second || d > time.Second {
+		t.Errorf("Time = %v, want about %v", l.Time, now)
+	}
+}
+
+// TestParseAllocs checks that Parse does not allocate: Host, Program and
+// Message are slices of Raw.
+func TestParseAllocs(t *testing.T) {
+	p := Parser{Ref: ts(t, "2023-06-10T00:00:00Z")}
+	for _, raw := range []string{
+		"Jun  1 12:00:00 vm sshd[123]: Accepted publickey for root from 10.0.0.1 port 5 ssh2",
+		"2023-06-01T12:00:00.123456+02:00 vm sshd[123]: x",
+		"<38>1 2023-06-01T12:00:00.5Z vm sshd 123 - - x y",
+	} {
+		p.Parse(raw) // warm the caches
+		if n := testing.AllocsPerRun(100, func() { p.Parse(raw) }); n != 0 {
+			t.Errorf("Parse(%q) allocates %v times", raw, n)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"Jun  1 12:00:00 vm sshd[123]: Accepted publickey for root from 10.0.0.1 port 5 ssh2",
+		"<38>Jun 1 12:00:00 sshd: x",
+		"2023-06-01T12:00:00.123456+02:00 vm sshd-session[1]: x",
+		"2023-06-01T12:00:00+0200 vm sshd(pam_unix)[1]: x",
+		"<38>1 2023-06-01T12:00:00.5Z vm sshd 123 ID [a k=\"\\]\"] \xef\xbb\xbfx",
+		"vm sshd[42]: x",
+		"Feb 29 00:00:00 h p[1]:",
+		"\x00\xff",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		p := Parser{Ref: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Loc: time.UTC}
+		l := p.Parse(raw)
+		if l.Raw != raw {
+			t.Fatalf("Raw changed")
+		}
+		checkLine(t, l)
+		if l.Format == FormatBSD && l.Time.Year() != 2023 && l.Time.Year() != 2024 && !(l.Time.Month() == 2 && l.Time.Day() == 29) {
+			t.Errorf("BSD year %d outside the Ref window", l.Time.Year())
+		}
+	})
+}
