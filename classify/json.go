@@ -1,0 +1,231 @@
+package classify
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// timeLayouts[p] formats a timestamp with p fractional-second digits, so
+// events keep the precision of their source (RFC 3339).
+var timeLayouts = [...]string{
+	"2006-01-02T15:04:05Z07:00",
+	"2006-01-02T15:04:05.0Z07:00",
+	"2006-01-02T15:04:05.00Z07:00",
+	"2006-01-02T15:04:05.000Z07:00",
+	"2006-01-02T15:04:05.0000Z07:00",
+	"2006-01-02T15:04:05.00000Z07:00",
+	"2006-01-02T15:04:05.000000Z07:00",
+	"2006-01-02T15:04:05.0000000Z07:00",
+	"2006-01-02T15:04:05.00000000Z07:00",
+	"2006-01-02T15:04:05.000000000Z07:00",
+}
+
+// AppendTime appends t in RFC 3339 with prec fractional digits.
+func AppendTime(dst []byte, t time.Time, prec int8) []byte {
+	if prec < 0 {
+		prec = 0
+	}
+	if int(prec) >= len(timeLayouts) {
+		prec = int8(len(timeLayouts) - 1)
+	}
+	return t.AppendFormat(dst, timeLayouts[prec])
+}
+
+// AppendJSON appends ev as one JSON object (no newline). It is the hot
+// path of `sshwhy classify --format json`, hence written by hand; the
+// result decodes with encoding/json into an equal Event (see the tests).
+// Invalid UTF-8 in attacker-written text is replaced by U+FFFD, as
+// encoding/json does, so every output line is valid JSON.
+func AppendJSON(b []byte, ev *Event) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, ev.ID)
+	b = append(b, `,"start":`...)
+	b = appendTime(b, ev.Start, ev.Prec)
+	b = append(b, `,"end":`...)
+	b = appendTime(b, ev.End, ev.Prec)
+	if ev.Host != "" {
+		b = append(b, `,"host":`...)
+		b = appendString(b, ev.Host)
+	}
+	if ev.Program != "" {
+		b = append(b, `,"program":`...)
+		b = appendString(b, ev.Program)
+	}
+	if ev.PID != 0 {
+		b = append(b, `,"pid":`...)
+		b = strconv.AppendInt(b, int64(ev.PID), 10)
+	}
+	if ev.SrcIP != "" {
+		b = append(b, `,"src_ip":`...)
+		b = appendString(b, ev.SrcIP)
+	}
+	if ev.SrcPort != 0 {
+		b = append(b, `,"src_port":`...)
+		b = strconv.AppendInt(b, int64(ev.SrcPort), 10)
+	}
+	if ev.User != "" {
+		b = append(b, `,"user":`...)
+		b = appendString(b, ev.User)
+	}
+	b = append(b, `,"cause":`...)
+	b = appendString(b, string(ev.Cause))
+	b = append(b, `,"confidence":`...)
+	b = appendString(b, ev.Confidence)
+	b = append(b, `,"phase":`...)
+	b = appendString(b, ev.Phase)
+	if ev.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = appendString(b, ev.Detail)
+	}
+	if ev.Rule != "" {
+		b = append(b, `,"rule":`...)
+		b = appendString(b, ev.Rule)
+	}
+	b = append(b, `,"auth_failures":`...)
+	b = strconv.AppendInt(b, int64(ev.AuthFailures), 10)
+	if len(ev.AuthMethods) > 0 {
+		b = append(b, `,"auth_methods":[`...)
+		for i, s := range ev.AuthMethods {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"duration_s":`...)
+	b = strconv.AppendFloat(b, ev.DurationS, 'f', -1, 64)
+	b = append(b, `,"lines":[`...)
+	for i, s := range ev.Lines {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	b = append(b, ']')
+	if ev.LinesDropped != 0 {
+		b = append(b, `,"lines_dropped":`...)
+		b = strconv.AppendInt(b, int64(ev.LinesDropped), 10)
+	}
+	if ev.Source != "" {
+		b = append(b, `,"source":`...)
+		b = appendString(b, ev.Source)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON implements json.Marshaler with AppendJSON.
+func (ev *Event) MarshalJSON() ([]byte, error) { return AppendJSON(nil, ev), nil }
+
+// UnmarshalJSON reads what AppendJSON writes, keeping the timestamps'
+// precision.
+func (ev *Event) UnmarshalJSON(data []byte) error {
+	type plain Event
+	var aux struct {
+		*plain
+		Start json.RawMessage `json:"start"`
+		End   json.RawMessage `json:"end"`
+	}
+	aux.plain = (*plain)(ev)
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	var err error
+	if ev.Start, ev.Prec, err = parseTime(aux.Start); err != nil {
+		return err
+	}
+	ev.End, _, err = parseTime(aux.End)
+	return err
+}
+
+func parseTime(raw json.RawMessage) (time.Time, int8, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, -1, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return time.Time{}, 0, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, 0, err
+	}
+	prec := int8(0)
+	if i := indexByte(s, '.'); i >= 0 {
+		for j := i + 1; j < len(s) && s[j] >= '0' && s[j] <= '9'; j++ {
+			prec++
+		}
+	}
+	return t, prec, nil
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func appendTime(b []byte, t time.Time, prec int8) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = AppendTime(b, t, prec)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

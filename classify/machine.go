@@ -1,0 +1,604 @@
+// Package classify stitches the lines of each SSH connection together and,
+// when the connection ends, emits one Event saying why it ended.
+//
+// A Machine receives ingest.Lines in log order (Feed). Each line is matched
+// against the rules (package rules); the match is an observation about one
+// connection. Connections are keyed by (host, pid) and by (host, ip, port),
+// because the lines of one connection come from several processes: sshd's
+// per-connection monitor, its post-auth child, and the listener. The
+// design is in causes.md ("The state machine").
+//
+// The Machine is single-threaded and streaming: memory is bounded by the
+// connections open at once, never by the input size.
+package classify
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sshwhy/sshwhy/ingest"
+	"github.com/sshwhy/sshwhy/rules"
+)
+
+// Options tune the Machine. Zero values take the defaults.
+type Options struct {
+	// LoginGraceTime is the server's LoginGraceTime: an unauthenticated
+	// connection silent for longer has been cut by sshd (default 120s).
+	LoginGraceTime time.Duration
+	// MaxLines caps the evidence lines kept per connection (default 50);
+	// the last line is always kept, the others beyond the cap are counted.
+	MaxLines int
+	// MaxOpen caps the connections tracked at once (default 100000); past
+	// it the longest-silent connections are flushed as unknown.
+	MaxOpen int
+	// Linger is how long (in log time) an ended connection still absorbs
+	// its trailing lines, such as PAM's "session closed" (default 10s).
+	Linger time.Duration
+	// Unmatched, when set, receives every line of a program that has rules
+	// but that no rule matched.
+	Unmatched func(*ingest.Line)
+}
+
+// Stats counts what the Machine saw.
+type Stats struct {
+	Lines     int64 // every line fed
+	Unparsed  int64 // no syslog/journal header found
+	Other     int64 // lines of programs sshwhy has no rules for (cron, sudo, ...)
+	Matched   int64 // lines a rule matched
+	Unmatched int64 // lines of sshd/ssh that no rule matched
+	Truncated int64 // lines cut at the reader's length limit
+	Events    int64
+	ByCause   map[Cause]int64
+}
+
+// Machine is the per-connection state machine.
+type Machine struct {
+	rules *rules.Set
+	opt   Options
+	emit  func(*Event)
+	stats Stats
+
+	byPID  map[pidKey]*conn
+	byAddr map[addrKey]*conn
+	live   map[*conn]struct{}
+	dead   []*conn // ended connections, in end order, until their linger expires
+	known  knownClients
+
+	now       time.Time // latest log time seen
+	lastSweep time.Time
+	match     rules.Match
+}
+
+type pidKey struct {
+	host   string
+	pid    int
+	client bool
+}
+
+type addrKey struct {
+	host string
+	ip   string
+	port int
+}
+
+// conn is one connection being followed.
+type conn struct {
+	host, program, source string
+	pid                   int
+	pids                  []int // further pids (post-auth child)
+	client                bool
+	ip                    string
+	port                  int // -1 until known
+	user                  string
+	start, last, end      time.Time
+	prec                  int8
+	authed                bool
+	failures              int
+	methods               []string
+	lines                 []string
+	dropped               int
+	closed                bool // a rule said the peer is gone
+	ended                 bool
+
+	best     cause // strongest cause stated by a line
+	bestWeak cause // strongest weak cause
+	hostKey  bool  // ended by a line that allows the host-key inference
+}
+
+type cause struct {
+	c        Cause
+	rule     string
+	detail   string
+	inferred bool // deduced by the machine, not stated by a line
+}
+
+// New returns a Machine that calls emit for every ended connection. It
+// checks that every rule names a known cause.
+func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
+	for _, r := range rs.Rules {
+		for _, c := range []string{r.Cause, r.CausePreauth} {
+			if c != "" && !Cause(c).Valid() {
+				return nil, fmt.Errorf("rule %s (%s): unknown cause %q", r.ID, r.File, c)
+			}
+		}
+	}
+	if opt.LoginGraceTime <= 0 {
+		opt.LoginGraceTime = 120 * time.Second
+	}
+	if opt.MaxLines <= 0 {
+		opt.MaxLines = 50
+	}
+	if opt.MaxOpen <= 0 {
+		opt.MaxOpen = 100000
+	}
+	if opt.Linger <= 0 {
+		opt.Linger = 10 * time.Second
+	}
+	return &Machine{
+		rules:  rs,
+		opt:    opt,
+		emit:   emit,
+		stats:  Stats{ByCause: map[Cause]int64{}},
+		byPID:  map[pidKey]*conn{},
+		byAddr: map[addrKey]*conn{},
+		live:   map[*conn]struct{}{},
+		known:  newKnownClients(1 << 16),
+	}, nil
+}
+
+// Stats returns the counters so far.
+func (m *Machine) Stats() Stats {
+	s := m.stats
+	s.ByCause = make(map[Cause]int64, len(m.stats.ByCause))
+	for k, v := range m.stats.ByCause {
+		s.ByCause[k] = v
+	}
+	return s
+}
+
+// Open reports how many connections are being followed.
+func (m *Machine) Open() int { return len(m.live) }
+
+func isClient(program string) bool { return program == "ssh" || program == "autossh" }
+
+// Feed processes one line.
+func (m *Machine) Feed(l *ingest.Line) {
+	m.stats.Lines++
+	if l.Truncated {
+		m.stats.Truncated++
+	}
+	if l.Program == "" {
+		m.stats.Unparsed++
+		return
+	}
+	if !m.rules.Programs(l.Program) {
+		m.stats.Other++
+		return
+	}
+	if l.Time.After(m.now) {
+		m.now = l.Time
+		if m.now.Sub(m.lastSweep) >= time.Second {
+			m.sweep()
+		}
+	}
+	mt := &m.match
+	if !m.rules.Match(l.Program, l.Message, mt) {
+		m.stats.Unmatched++
+		if m.opt.Unmatched != nil {
+			m.opt.Unmatched(l)
+		}
+		// Still evidence for a connection we follow.
+		if c := m.byPID[pidKey{l.Host, l.PID, isClient(l.Program)}]; c != nil && !c.ended {
+			c.addLine(l.Raw, m.opt.MaxLines)
+		}
+		return
+	}
+	m.stats.Matched++
+	r := mt.Rule
+	if r.Scope == "listener" {
+		m.listener(l, mt)
+		return
+	}
+	c := m.lookup(l, mt)
+	if c == nil {
+		return // a trailing line of an ended connection
+	}
+	m.apply(c, l, mt)
+}
+
+// lookup finds or creates the connection a line belongs to. It returns nil
+// for a trailing line of a connection that already ended.
+func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
+	f := &mt.Fields
+	client := isClient(l.Program)
+	pk := pidKey{l.Host, l.PID, client}
+	hasAddr := !client && f.IP != "" && f.Port >= 0
+	opens := mt.Rule.Action == rules.Open
+	c := m.byPID[pk]
+	if c != nil {
+		sameAddr := !hasAddr || c.port < 0 || (c.ip == f.IP && c.port == f.Port)
+		switch {
+		case c.ended && sameAddr && !opens && l.Time.Sub(c.end) <= m.opt.Linger:
+			return nil // e.g. PAM's session close after the close line
+		case c.ended:
+			c = nil // pid reused after the old connection ended
+		case !sameAddr || (opens && len(c.lines) > 0):
+			// The pid is reused by a new connection although the old one
+			// never logged an end.
+			m.finish(c, cause{c: Unknown, rule: "pid-reused", detail: "the pid was reused by a new connection before this one logged an end"}, false)
+			c = nil
+		}
+	}
+	if c == nil && hasAddr {
+		if c2 := m.byAddr[addrKey{l.Host, f.IP, f.Port}]; c2 != nil {
+			if c2.ended {
+				if l.Time.Sub(c2.end) <= m.opt.Linger && !opens {
+					return nil
+				}
+			} else if !opens {
+				// Another process of the same connection (post-auth child).
+				m.byPID[pk] = c2
+				c2.pids = append(c2.pids, l.PID)
+				c = c2
+			}
+		}
+	}
+	if c == nil {
+		c = &conn{host: l.Host, program: l.Program, source: l.Source, pid: l.PID, client: client,
+			port: -1, start: l.Time, prec: l.Prec}
+		if old := m.byPID[pk]; old != nil && !old.ended {
+			m.finish(old, cause{c: Unknown, rule: "pid-reused"}, false)
+		}
+		m.byPID[pk] = c
+		m.live[c] = struct{}{}
+		if len(m.live) > m.opt.MaxOpen {
+			m.evict()
+		}
+	}
+	if hasAddr && c.port < 0 {
+		c.ip, c.port = f.IP, f.Port
+		m.byAddr[addrKey{l.Host, f.IP, f.Port}] = c
+	}
+	return c
+}
+
+// apply records one matched line on its connection.
+func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
+	r, f := mt.Rule, &mt.Fields
+	c.addLine(l.Raw, m.opt.MaxLines)
+	if !l.Time.IsZero() {
+		c.last = l.Time
+		if c.start.IsZero() {
+			c.start = l.Time
+		}
+	}
+	if c.ip == "" && f.IP != "" && !c.client {
+		c.ip = f.IP // an address without a port ("User x from IP not allowed")
+	}
+	if f.HasUser && (c.user == "" || r.Action == rules.AuthOK) {
+		c.user = f.User
+	}
+	switch r.Action {
+	case rules.AuthFail:
+		c.failures++
+		c.addMethod(f.Method)
+	case rules.AuthOK:
+		c.authed = true
+		c.addMethod(f.Method)
+		// Failures before a successful login are not why it ended.
+		c.best, c.bestWeak = cause{}, cause{}
+		if c.ip != "" {
+			m.known.add(c.host, c.ip)
+		}
+	case rules.SessionOpen, rules.SessionEnd:
+		c.authed = true // a PAM session exists only after authentication
+	case rules.Child:
+		if f.PID >= 0 {
+			k := pidKey{c.host, f.PID, false}
+			if old := m.byPID[k]; old != nil && old != c && !old.ended {
+				m.finish(old, cause{c: Unknown, rule: "pid-reused"}, false)
+			}
+			m.byPID[k] = c
+			c.pids = append(c.pids, f.PID)
+		}
+	}
+	if r.Cause != "" {
+		cs := Cause(r.Cause)
+		if !c.authed && r.CausePreauth != "" {
+			cs = Cause(r.CausePreauth)
+		}
+		cc := cause{c: cs, rule: r.ID, detail: mt.Detail()}
+		if r.Weak {
+			if rank[cs] >= rank[c.bestWeak.c] {
+				c.bestWeak = cc
+			}
+		} else if rank[cs] >= rank[c.best.c] {
+			c.best = cc
+		}
+	}
+	if r.Closed {
+		c.closed = true
+	}
+	switch {
+	case r.Ends:
+		c.hostKey = r.Infer == "host_key"
+		m.finish(c, cause{}, false)
+	case r.Action == rules.SessionEnd:
+		m.finish(c, cause{c: ConnectionLost, rule: r.ID, inferred: true,
+			detail: "PAM session closed with no OpenSSH close line (OpenSSH 9.7 and older log nothing at INFO when the peer vanishes)"}, false)
+	}
+}
+
+// listener handles lines of sshd's listening process, which speak of other
+// processes or of peers that never got a connection process.
+func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
+	r, f := mt.Rule, &mt.Fields
+	switch r.Action {
+	case rules.GracePID:
+		if c := m.byPID[pidKey{l.Host, f.PID, false}]; c != nil && !c.ended {
+			c.addLine(l.Raw, m.opt.MaxLines)
+			c.last = l.Time
+			if c.ip == "" {
+				c.ip = f.IP
+			}
+			m.finish(c, cause{c: GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
+			return
+		}
+		m.single(l, mt, f.PID)
+	case rules.Drop:
+		m.single(l, mt, l.PID)
+	}
+}
+
+// single emits an event made of one listener line: a refused connection,
+// or a grace timeout of a connection that logged nothing else.
+func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
+	f := &mt.Fields
+	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, ip: f.IP, port: f.Port,
+		start: l.Time, last: l.Time, prec: l.Prec}
+	c.addLine(l.Raw, m.opt.MaxLines)
+	m.emitConn(c, cause{c: Cause(mt.Rule.Cause), rule: mt.Rule.ID, detail: mt.Detail()})
+}
+
+// finish ends a connection. A cause stated by a line wins; alt is used when
+// no line stated one, or always when force is set (a grace timeout cuts a
+// connection whatever its failed attempts said).
+func (m *Machine) finish(c *conn, alt cause, force bool) {
+	var final cause
+	switch {
+	case force:
+		final = alt
+	case c.best.c != "":
+		final = c.best
+	case alt.c != "":
+		final = alt
+	case c.hostKey && c.bestWeak.c == Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
+		final = cause{c: HostKeyMismatch, rule: c.bestWeak.rule, inferred: true,
+			detail: "closed right after key exchange by a client that logged in before: most likely it refused a changed host key"}
+	case c.bestWeak.c != "":
+		final = c.bestWeak
+	default:
+		final = cause{c: Unknown}
+	}
+	m.emitConn(c, final)
+	c.ended = true
+	c.end = c.last
+	delete(m.live, c)
+	m.dead = append(m.dead, c)
+}
+
+func (m *Machine) emitConn(c *conn, final cause) {
+	conf := Certain
+	if final.inferred {
+		conf = Inferred
+	}
+	ev := &Event{
+		ID:           EventID(c.host, c.pid, c.port, c.start),
+		Start:        c.start,
+		End:          c.last,
+		Prec:         c.prec,
+		Host:         c.host,
+		Program:      c.program,
+		PID:          c.pid,
+		SrcIP:        c.ip,
+		User:         c.user,
+		Cause:        final.c,
+		Confidence:   conf,
+		Phase:        Preauth,
+		Detail:       final.detail,
+		Rule:         final.rule,
+		AuthFailures: c.failures,
+		AuthMethods:  c.methods,
+		Lines:        c.lines,
+		LinesDropped: c.dropped,
+		Source:       c.source,
+	}
+	if c.port >= 0 {
+		ev.SrcPort = c.port
+	}
+	if c.authed {
+		ev.Phase = Postauth
+	}
+	if !c.start.IsZero() && !c.last.IsZero() {
+		ev.DurationS = c.last.Sub(c.start).Seconds()
+	}
+	c.lines, c.methods = nil, nil
+	m.stats.Events++
+	m.stats.ByCause[final.c]++
+	m.emit(ev)
+}
+
+// sweep ends connections whose silence proves them over and forgets ended
+// connections whose trailing lines can no longer come.
+func (m *Machine) sweep() {
+	m.lastSweep = m.now
+	for c := range m.live {
+		if c.authed || c.client || c.last.IsZero() {
+			continue
+		}
+		if m.now.Sub(c.start) > m.opt.LoginGraceTime+5*time.Second && m.now.Sub(c.last) > 5*time.Second {
+			m.endSilent(c)
+		}
+	}
+	m.expireDead()
+}
+
+// endSilent ends an unauthenticated connection that went silent: either a
+// line said the peer was gone, or sshd's LoginGraceTime cut it.
+func (m *Machine) endSilent(c *conn) {
+	if c.closed {
+		m.finish(c, cause{}, false)
+		return
+	}
+	end := c.start.Add(m.opt.LoginGraceTime)
+	if end.After(c.last) {
+		c.last = end
+	}
+	m.finish(c, cause{c: GraceTimeout, inferred: true, detail: fmt.Sprintf(
+		"silent until LoginGraceTime (%s) expired; this sshd logs no line for it", m.opt.LoginGraceTime)}, true)
+}
+
+func (m *Machine) expireDead() {
+	i := 0
+	for ; i < len(m.dead); i++ {
+		c := m.dead[i]
+		if m.now.Sub(c.end) <= m.opt.Linger {
+			break
+		}
+		m.forget(c)
+	}
+	m.dead = m.dead[i:]
+}
+
+func (m *Machine) forget(c *conn) {
+	for _, pid := range append([]int{c.pid}, c.pids...) {
+		k := pidKey{c.host, pid, c.client}
+		if m.byPID[k] == c {
+			delete(m.byPID, k)
+		}
+	}
+	if c.port >= 0 {
+		k := addrKey{c.host, c.ip, c.port}
+		if m.byAddr[k] == c {
+			delete(m.byAddr, k)
+		}
+	}
+}
+
+// evict flushes the longest-silent tenth of the open connections.
+func (m *Machine) evict() {
+	all := make([]*conn, 0, len(m.live))
+	for c := range m.live {
+		all = append(all, c)
+	}
+	slices.SortFunc(all, func(a, b *conn) int { return a.last.Compare(b.last) })
+	for _, c := range all[:len(all)/10+1] {
+		m.finish(c, cause{c: Unknown, rule: "evicted", detail: "too many open connections; flushed while still open"}, false)
+	}
+}
+
+// Flush ends every open connection at the end of the input, in the order
+// they started: silent unauthenticated ones past LoginGraceTime as grace
+// timeouts, the rest with what their lines said, or unknown.
+func (m *Machine) Flush() {
+	open := make([]*conn, 0, len(m.live))
+	for c := range m.live {
+		open = append(open, c)
+	}
+	slices.SortFunc(open, func(a, b *conn) int {
+		if n := a.start.Compare(b.start); n != 0 {
+			return n
+		}
+		if n := strings.Compare(a.host, b.host); n != 0 {
+			return n
+		}
+		return a.pid - b.pid
+	})
+	for _, c := range open {
+		switch {
+		case !c.authed && !c.client && !c.closed && !c.start.IsZero() && m.now.Sub(c.start) >= m.opt.LoginGraceTime:
+			m.endSilent(c)
+		case c.closed:
+			m.finish(c, cause{}, false)
+		default:
+			m.finish(c, cause{c: Unknown, rule: "end-of-input", detail: "the input ended while the connection was open"}, false)
+		}
+	}
+	for _, c := range m.dead {
+		m.forget(c)
+	}
+	m.dead = m.dead[:0]
+}
+
+func (c *conn) addLine(raw string, max int) {
+	if len(c.lines) < max {
+		c.lines = append(c.lines, raw)
+		return
+	}
+	c.lines[len(c.lines)-1] = raw
+	c.dropped++
+}
+
+func (c *conn) addMethod(method string) {
+	if method == "" {
+		return
+	}
+	for _, x := range c.methods {
+		if x == method {
+			return
+		}
+	}
+	c.methods = append(c.methods, method)
+}
+
+// rank orders causes when a connection's lines point to several: the more
+// specific explanation wins (an account refused by policy over the failed
+// passwords it produced, a grace timeout over a failed attempt before it).
+var rank = map[Cause]int{
+	"":                 -1,
+	Unknown:            0,
+	Probe:              1,
+	ConnectionLost:     2,
+	UserLogout:         3,
+	NetworkReset:       4,
+	HostKeyMismatch:    5,
+	AuthFailure:        6,
+	AccessDenied:       7,
+	IdleTimeout:        8,
+	ClientTimeout:      9,
+	GraceTimeout:       10,
+	NegotiationFailure: 11,
+	ProtocolError:      12,
+	PacketCorruption:   13,
+	RateLimited:        14,
+	ServerShutdown:     15,
+}
+
+// knownClients remembers which addresses logged in successfully, per host,
+// for the host-key inference. It holds at most about max entries: two
+// generations, the older dropped when the newer fills.
+type knownClients struct {
+	cur, old map[addrKey]struct{}
+	max      int
+}
+
+func newKnownClients(max int) knownClients {
+	return knownClients{cur: map[addrKey]struct{}{}, old: map[addrKey]struct{}{}, max: max}
+}
+
+func (k *knownClients) add(host, ip string) {
+	key := addrKey{host: host, ip: ip}
+	k.cur[key] = struct{}{}
+	if len(k.cur) >= k.max/2 {
+		k.old, k.cur = k.cur, map[addrKey]struct{}{}
+	}
+}
+
+func (k *knownClients) has(host, ip string) bool {
+	key := addrKey{host: host, ip: ip}
+	_, a := k.cur[key]
+	_, b := k.old[key]
+	return a || b
+}

@@ -1,0 +1,148 @@
+package classify
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sshwhy/sshwhy/ingest"
+	"github.com/sshwhy/sshwhy/rules"
+)
+
+// A case file holds cases separated by "=== name" lines. Each case has log
+// lines, then "--- want" and one line per expected event, in emission
+// order, as space-separated key=value pairs compared with the event's
+// fields (src_port, cause, confidence, phase, user, src_ip, failures, rule,
+// host, pid). Values with spaces are not needed for these fields.
+type caseSpec struct {
+	name  string
+	lines []string
+	want  []map[string]string
+	grace time.Duration
+}
+
+func readCases(t *testing.T, path string) []caseSpec {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cases []caseSpec
+	var cur *caseSpec
+	inWant := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "=== "):
+			cases = append(cases, caseSpec{name: strings.TrimPrefix(line, "=== ")})
+			cur, inWant = &cases[len(cases)-1], false
+		case cur == nil || strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "":
+		case strings.HasPrefix(line, "--- grace "):
+			d, err := time.ParseDuration(strings.TrimPrefix(line, "--- grace "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur.grace = d
+		case line == "--- want":
+			inWant = true
+		case inWant:
+			w := map[string]string{}
+			for _, kv := range strings.Fields(line) {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Fatalf("%s: bad want %q", cur.name, kv)
+				}
+				w[k] = v
+			}
+			cur.want = append(cur.want, w)
+		default:
+			cur.lines = append(cur.lines, line)
+		}
+	}
+	return cases
+}
+
+func eventField(ev *Event, k string) string {
+	switch k {
+	case "src_port":
+		return fmt.Sprint(ev.SrcPort)
+	case "src_ip":
+		return ev.SrcIP
+	case "cause":
+		return string(ev.Cause)
+	case "confidence":
+		return ev.Confidence
+	case "phase":
+		return ev.Phase
+	case "user":
+		return ev.User
+	case "failures":
+		return fmt.Sprint(ev.AuthFailures)
+	case "rule":
+		return ev.Rule
+	case "host":
+		return ev.Host
+	case "pid":
+		return fmt.Sprint(ev.PID)
+	case "lines":
+		return fmt.Sprint(len(ev.Lines))
+	case "duration":
+		return fmt.Sprint(ev.DurationS)
+	case "methods":
+		return strings.Join(ev.AuthMethods, ",")
+	}
+	return "?unknown field " + k
+}
+
+// run classifies lines as one input and returns the events.
+func run(t testing.TB, lines []string, opt Options) ([]*Event, *Machine) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []*Event
+	m, err := New(rs, opt, func(ev *Event) { evs = append(evs, ev) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ingest.Parser{Ref: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Loc: time.UTC}
+	for _, s := range lines {
+		l := p.Parse(s)
+		m.Feed(&l)
+	}
+	m.Flush()
+	return evs, m
+}
+
+func TestCases(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.cases")
+	if len(files) == 0 {
+		t.Fatal("no testdata/*.cases")
+	}
+	for _, file := range files {
+		for _, c := range readCases(t, file) {
+			t.Run(filepath.Base(file)+"/"+c.name, func(t *testing.T) {
+				evs, _ := run(t, c.lines, Options{LoginGraceTime: c.grace})
+				if len(evs) != len(c.want) {
+					for _, ev := range evs {
+						t.Logf("got %s port=%d user=%q rule=%s", ev.Cause, ev.SrcPort, ev.User, ev.Rule)
+					}
+					t.Fatalf("got %d events, want %d", len(evs), len(c.want))
+				}
+				for i, w := range c.want {
+					for k, v := range w {
+						if got := eventField(evs[i], k); got != v {
+							t.Errorf("event %d: %s = %q, want %q (rule %s)", i, k, got, v, evs[i].Rule)
+						}
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,442 @@
+// Package rules holds the message shapes sshwhy recognises, as data.
+//
+// A rule names one shape of an sshd (or ssh client) log message, the fields
+// it carries, the cause it points to, and what it means for its connection
+// (does it end it, authenticate it, ...). The default rules are embedded
+// YAML files (default/*.yaml); a directory of further YAML files adds rules
+// or overrides default ones by id.
+//
+// Matching is per message and stateless: Set.Match returns the first rule,
+// in priority order, whose pattern matches. What the matches mean together is
+// the job of package classify.
+package rules
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed default/*.yaml
+var defaultFS embed.FS
+
+// Action is what a matched line does to its connection.
+type Action string
+
+// The actions.
+const (
+	Note        Action = "note"         // evidence only (may still carry a cause)
+	Open        Action = "open"         // "Connection from ..." (VERBOSE): a connection starts
+	AuthFail    Action = "auth_fail"    // a failed authentication attempt
+	AuthOK      Action = "auth_ok"      // authentication succeeded: the connection is post-auth
+	SetUser     Action = "user"         // names the user (e.g. "Invalid user")
+	Child       Action = "child"        // "User child is on pid N": N belongs to this connection
+	SessionOpen Action = "session_open" // PAM session opened
+	SessionEnd  Action = "session_end"  // PAM session closed: post-auth connection is over
+	GracePID    Action = "grace_pid"    // listener: connection of monitor pid N hit LoginGraceTime
+	Drop        Action = "drop"         // listener: a connection refused before it started
+)
+
+var actions = map[Action]bool{Note: true, Open: true, AuthFail: true, AuthOK: true, SetUser: true,
+	Child: true, SessionOpen: true, SessionEnd: true, GracePID: true, Drop: true}
+
+// Rule is one message shape.
+type Rule struct {
+	ID    string `yaml:"id"`
+	Match string `yaml:"match"`
+	// Suffix constrains the " [preauth]" suffix sshd's monitor adds to lines
+	// relayed from the pre-auth child: "preauth" requires it, "none" forbids
+	// it, "" accepts both.
+	Suffix string `yaml:"suffix"`
+	// Scope is "connection" (default): the line belongs to the connection of
+	// its pid or address; or "listener": the line is the listener's and names
+	// another process or a refused peer.
+	Scope  string `yaml:"scope"`
+	Action Action `yaml:"action"`
+	// Cause the line points to, and CausePreauth when that differs before
+	// authentication succeeded.
+	Cause        string `yaml:"cause"`
+	CausePreauth string `yaml:"cause_preauth"`
+	// Weak causes say how a connection ended, not why (e.g. "Connection
+	// closed by ..."); any cause from another line wins over them.
+	Weak bool `yaml:"weak"`
+	// Ends marks the line that closes its connection.
+	Ends bool `yaml:"ends"`
+	// Closed marks a line written after the peer is gone but possibly before
+	// the line that names it (e.g. kex_exchange_identification, then
+	// "Connection closed by IP port N"): when nothing follows, the connection
+	// ends with this line's cause instead of being taken for a grace timeout.
+	Closed bool `yaml:"closed"`
+	// Invalid marks lines that say the user does not exist or is refused.
+	Invalid bool `yaml:"invalid"`
+	// Infer names a deduction the state machine may make from this line:
+	// "host_key" (a known client closing right after key exchange).
+	Infer string `yaml:"infer"`
+	// Phase documents where the line occurs: preauth, postauth or any.
+	Phase string `yaml:"phase"`
+	// Detail is a template for the event's detail, e.g. "{kind}; their offer: {offer}".
+	Detail   string   `yaml:"detail"`
+	Level    string   `yaml:"level"`    // the LogLevel that shows it: INFO, VERBOSE, ERROR, ...
+	Versions string   `yaml:"versions"` // OpenSSH versions that write it, for people
+	Examples []string `yaml:"examples"` // messages this rule must match (checked by tests and `rules test`)
+	Disable  bool     `yaml:"disable"`  // in an override file: remove the rule with this id
+
+	Programs []string `yaml:"-"` // from the file
+	File     string   `yaml:"-"` // where it was defined
+	pat      *pattern
+}
+
+type file struct {
+	Programs []string `yaml:"programs"`
+	Rules    []*Rule  `yaml:"rules"`
+}
+
+// Set is a loaded, compiled rule set. It is safe for concurrent use.
+type Set struct {
+	Rules  []*Rule // in priority order
+	groups map[string]*group
+}
+
+// group dispatches the rules of one program by the first word of their
+// fixed text, so a message is tried only against rules that can match it.
+type group struct {
+	byWord map[string][]*Rule
+	wild   []*Rule // rules whose text starts with a field
+}
+
+// Load reads the embedded default rules, then every *.yaml file of each
+// dir in order. A rule whose id exists already replaces it in place; a new
+// rule is tried before all earlier ones (override files are more specific);
+// `disable: true` removes a rule.
+func Load(dirs ...string) (*Set, error) {
+	var all []*Rule
+	names, err := fs.Glob(defaultFS, "default/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := defaultFS.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := parseFile("embedded:"+n, b)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+	}
+	for _, dir := range dirs {
+		paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		if len(paths) == 0 {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, fmt.Errorf("rules: %w", err)
+			}
+			return nil, fmt.Errorf("rules: no *.yaml files in %s", dir)
+		}
+		sort.Strings(paths)
+		var added []*Rule
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("rules: %w", err)
+			}
+			rs, err := parseFile(p, b)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				i := indexOf(all, r.ID)
+				switch {
+				case r.Disable && i < 0:
+					return nil, fmt.Errorf("rules: %s: disable: no rule with id %q", p, r.ID)
+				case r.Disable:
+					all = append(all[:i], all[i+1:]...)
+				case i >= 0:
+					all[i] = r
+				default:
+					added = append(added, r)
+				}
+			}
+		}
+		all = append(added, all...)
+	}
+	return NewSet(all)
+}
+
+func indexOf(rs []*Rule, id string) int {
+	for i, r := range rs {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func parseFile(name string, b []byte) ([]*Rule, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var f file
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("rules: %s: %w", name, err)
+	}
+	if len(f.Programs) == 0 {
+		return nil, fmt.Errorf("rules: %s: the file names no programs", name)
+	}
+	for i, r := range f.Rules {
+		if r == nil {
+			return nil, fmt.Errorf("rules: %s: rule %d is empty", name, i+1)
+		}
+		r.Programs, r.File = f.Programs, name
+	}
+	return f.Rules, nil
+}
+
+// NewSet compiles and checks rules (in priority order).
+func NewSet(rs []*Rule) (*Set, error) {
+	s := &Set{Rules: rs, groups: map[string]*group{}}
+	seen := map[string]bool{}
+	var errs []error
+	for _, r := range rs {
+		if err := r.compile(); err != nil {
+			errs = append(errs, fmt.Errorf("rules: %s: %s: %w", r.File, r.ID, err))
+			continue
+		}
+		if seen[r.ID] {
+			errs = append(errs, fmt.Errorf("rules: %s: duplicate id %q", r.File, r.ID))
+		}
+		seen[r.ID] = true
+		for _, prog := range r.Programs {
+			g := s.groups[prog]
+			if g == nil {
+				g = &group{byWord: map[string][]*Rule{}}
+				s.groups[prog] = g
+			}
+			if w, ok := firstWord(r.pat.prefix); ok {
+				g.byWord[w] = append(g.byWord[w], r)
+			} else {
+				g.wild = append(g.wild, r)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// Wildcard rules are tried with every word's list, keeping priority order.
+	for _, g := range s.groups {
+		if len(g.wild) == 0 {
+			continue
+		}
+		for w, list := range g.byWord {
+			g.byWord[w] = mergeByPriority(s.Rules, list, g.wild)
+		}
+	}
+	return s, nil
+}
+
+func mergeByPriority(order, a, b []*Rule) []*Rule {
+	in := map[*Rule]bool{}
+	for _, r := range a {
+		in[r] = true
+	}
+	for _, r := range b {
+		in[r] = true
+	}
+	out := make([]*Rule, 0, len(in))
+	for _, r := range order {
+		if in[r] {
+			out = append(out, r)
+			delete(in, r)
+		}
+	}
+	return out
+}
+
+// firstWord returns the first space-terminated word of a rule's fixed
+// prefix, when the prefix holds a whole word.
+func firstWord(prefix string) (string, bool) {
+	i := strings.IndexByte(prefix, ' ')
+	if i <= 0 {
+		return "", false
+	}
+	return prefix[:i], true
+}
+
+func (r *Rule) compile() error {
+	if r.ID == "" {
+		return errors.New("rule has no id")
+	}
+	if r.Match == "" {
+		return errors.New("rule has no match")
+	}
+	p, err := compilePattern(r.Match)
+	if err != nil {
+		return err
+	}
+	r.pat = p
+	if r.Action == "" {
+		r.Action = Note
+	}
+	if !actions[r.Action] {
+		return fmt.Errorf("unknown action %q", r.Action)
+	}
+	switch r.Scope {
+	case "":
+		r.Scope = "connection"
+	case "connection", "listener":
+	default:
+		return fmt.Errorf("unknown scope %q", r.Scope)
+	}
+	switch r.Suffix {
+	case "", "preauth", "none":
+	default:
+		return fmt.Errorf("unknown suffix %q (preauth, none or empty)", r.Suffix)
+	}
+	switch r.Infer {
+	case "", "host_key":
+	default:
+		return fmt.Errorf("unknown infer %q", r.Infer)
+	}
+	switch r.Phase {
+	case "", "preauth", "postauth", "any":
+	default:
+		return fmt.Errorf("unknown phase %q", r.Phase)
+	}
+	return checkDetail(r.Detail)
+}
+
+// checkDetail makes sure a detail template names only known fields.
+func checkDetail(t string) error {
+	for {
+		i := strings.IndexByte(t, '{')
+		if i < 0 {
+			return nil
+		}
+		j := strings.IndexByte(t[i:], '}')
+		if j < 0 {
+			return fmt.Errorf("detail: unclosed '{'")
+		}
+		name := t[i+1 : i+j]
+		if _, ok := fieldNames[name]; !ok && name != "level" {
+			return fmt.Errorf("detail: unknown field {%s}", name)
+		}
+		t = t[i+j+1:]
+	}
+}
+
+// Match is the result of matching one message.
+type Match struct {
+	Rule    *Rule
+	Fields  Fields
+	Preauth bool   // the message carried the " [preauth]" suffix
+	Level   string // "error" or "fatal" when the message had that prefix
+	Body    string // the message without prefix and suffix
+}
+
+// Programs reports whether the set has rules for program.
+func (s *Set) Programs(program string) bool { return s.groups[program] != nil }
+
+// Match finds the first rule for program that matches msg. It returns
+// false when the program has no rules or no rule matches.
+func (s *Set) Match(program, msg string, m *Match) bool {
+	g := s.groups[program]
+	if g == nil {
+		return false
+	}
+	m.Rule, m.Preauth, m.Level = nil, false, ""
+	body := msg
+	if strings.HasSuffix(body, " [preauth]") {
+		body, m.Preauth = body[:len(body)-len(" [preauth]")], true
+	} else if strings.HasSuffix(body, " [postauth]") {
+		body = body[:len(body)-len(" [postauth]")]
+	}
+	if strings.HasPrefix(body, "error: ") {
+		body, m.Level = body[len("error: "):], "error"
+	} else if strings.HasPrefix(body, "fatal: ") {
+		body, m.Level = body[len("fatal: "):], "fatal"
+	}
+	m.Body = body
+	list := g.wild
+	if i := strings.IndexByte(body, ' '); i > 0 {
+		if l, ok := g.byWord[body[:i]]; ok {
+			list = l
+		}
+	}
+	for _, r := range list {
+		switch r.Suffix {
+		case "preauth":
+			if !m.Preauth {
+				continue
+			}
+		case "none":
+			if m.Preauth {
+				continue
+			}
+		}
+		if r.pat.match(body, &m.Fields) {
+			m.Rule = r
+			return true
+		}
+	}
+	return false
+}
+
+// Detail renders the rule's detail template with the match's fields.
+func (m *Match) Detail() string {
+	t := m.Rule.Detail
+	if t == "" {
+		return ""
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(t, '{')
+		if i < 0 {
+			b.WriteString(t)
+			return b.String()
+		}
+		b.WriteString(t[:i])
+		j := strings.IndexByte(t[i:], '}')
+		name := t[i+1 : i+j]
+		t = t[i+j+1:]
+		f := &m.Fields
+		switch name {
+		case "user":
+			b.WriteString(f.User)
+		case "ip", "host":
+			b.WriteString(f.IP)
+		case "port":
+			fmt.Fprint(&b, f.Port)
+		case "method":
+			b.WriteString(f.Method)
+		case "pid":
+			fmt.Fprint(&b, f.PID)
+		case "code":
+			fmt.Fprint(&b, f.Code)
+		case "text":
+			b.WriteString(f.Text)
+		case "kind":
+			b.WriteString(f.Kind)
+		case "offer":
+			b.WriteString(f.Offer)
+		case "local":
+			b.WriteString(f.Local)
+		case "lport":
+			fmt.Fprint(&b, f.LPort)
+		case "num":
+			fmt.Fprint(&b, f.Num)
+		case "level":
+			b.WriteString(m.Level)
+		}
+	}
+}
