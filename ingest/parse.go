@@ -183,7 +183,8 @@ func (p *Parser) rfc3339(l *Line, i int) bool {
 }
 
 // timestamp parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM|±HHMM)" at i and
-// returns the index after it.
+// returns the index after it. Years before 1900 are taken for garbage (and
+// would collide with the zero Time).
 func (p *Parser) timestamp(s string, i int) (t time.Time, prec, end int, ok bool) {
 	s = s[i:]
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' {
@@ -195,7 +196,7 @@ func (p *Parser) timestamp(s string, i int) (t time.Time, prec, end int, ok bool
 	day, ok4 := num2(s[8:])
 	h, m, sec, ok5 := clock(s[11:])
 	year := y1*100 + y2
-	if !(ok1 && ok2 && ok3 && ok4 && ok5) || mon < 1 || mon > 12 || day < 1 || day > daysIn(mon, year) {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) || year < 1900 || mon < 1 || mon > 12 || day < 1 || day > daysIn(mon, year) {
 		return
 	}
 	j := 19
