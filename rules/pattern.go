@@ -298,7 +298,7 @@ func parseRemote(v string, f *Fields) bool {
 	}
 	pre := head[:sp+1] // "user NAME " etc.
 	for _, p := range [...]string{"authenticating user ", "invalid user ", "user "} {
-		if strings.HasPrefix(pre, p) {
+		if strings.HasPrefix(pre, p) && len(pre) > len(p) {
 			f.Preamble = p[:len(p)-1]
 			f.User, f.HasUser = pre[len(p):len(pre)-1], true
 			return true

@@ -1,6 +1,13 @@
 package rules
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // Every example in the embedded rules must be matched by its own rule:
 // the rule files document themselves and this keeps them honest.
@@ -27,4 +34,164 @@ func TestEmbeddedExamples(t *testing.T) {
 	if n < 100 {
 		t.Errorf("only %d examples checked", n)
 	}
+}
+
+// TestShapes checks rule choice and field extraction on message shapes of
+// several OpenSSH versions, and on user names written to fool a parser.
+func TestShapes(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("testdata/shapes.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		col := strings.Split(line, "\t")
+		if len(col) != 6 {
+			t.Fatalf("shapes.tsv:%d: %d columns", i+1, len(col))
+		}
+		prog, msg, id, user, ip, port := col[0], col[1], col[2], col[3], col[4], col[5]
+		n++
+		var m Match
+		if !s.Match(prog, msg, &m) {
+			t.Errorf("line %d: %q matches no rule, want %s", i+1, msg, id)
+			continue
+		}
+		f := m.Fields
+		got := []string{m.Rule.ID, dash(f.User, f.HasUser), dash(f.IP, f.IP != ""), dash(strconv.Itoa(f.Port), f.Port >= 0)}
+		want := []string{id, user, ip, port}
+		if !slices.Equal(got, want) {
+			t.Errorf("line %d: %q\n got rule,user,ip,port %q\nwant %q", i+1, msg, got, want)
+		}
+	}
+	if n < 30 {
+		t.Fatalf("only %d shapes", n)
+	}
+}
+
+func dash(s string, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return s
+}
+
+// TestHostileInput: junk never panics and never matches a rule with fields
+// taken from outside the fixed parts.
+func TestHostileInput(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := []string{
+		"", " ", "\x00\x00\x00", "\xff\xfe\xfd", strings.Repeat("A", 1<<20),
+		"Failed password for " + strings.Repeat("x from 1.1.1.1 port 1 ", 5000) + "from 203.0.113.7 port 5 ssh2",
+		"Connection closed by " + strings.Repeat(" port ", 10000),
+		"Received disconnect from 1.2.3.4 port 99999999999999999999:11: x",
+		"Accepted password for a from b port -1 ssh2",
+	}
+	for _, msg := range junk {
+		var m Match
+		if s.Match("sshd", msg, &m) && m.Fields.Port > 65535 {
+			t.Errorf("%.40q: port %d", msg, m.Fields.Port)
+		}
+	}
+	var m Match
+	if !s.Match("sshd", junk[5], &m) || m.Fields.IP != "203.0.113.7" || m.Fields.Port != 5 {
+		t.Errorf("long injected user: got %+v", m.Fields)
+	}
+	if s.Match("sshd", junk[7], &m) {
+		t.Errorf("a port beyond 65535 matched %s", m.Rule.ID)
+	}
+}
+
+func TestLoadOverride(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "local.yaml"), []byte(`programs: [sshd]
+rules:
+- id: my-banner
+  match: 'my custom {text}'
+  cause: probe
+  ends: true
+- id: closed-preauth
+  match: 'Connection closed by {remote}'
+  suffix: preauth
+  cause: probe
+  ends: true
+- id: pam-other
+  disable: true
+`), 0o644)
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rules[0].ID != "my-banner" {
+		t.Errorf("a new rule should come first, got %s", s.Rules[0].ID)
+	}
+	var m Match
+	if !s.Match("sshd", "my custom thing", &m) || m.Rule.ID != "my-banner" {
+		t.Error("custom rule did not match")
+	}
+	if s.Match("sshd", "pam_systemd(sshd:session): x", &m) {
+		t.Errorf("disabled rule still matches (%s)", m.Rule.ID)
+	}
+	if !s.Match("sshd", "Connection closed by 1.2.3.4 port 5 [preauth]", &m) || m.Rule.Infer != "" {
+		t.Error("override did not replace closed-preauth")
+	}
+
+	for name, body := range map[string]string{
+		"badfield.yaml": "programs: [sshd]\nrules:\n- id: x\n  match: 'a {nosuch}'\n",
+		"badkey.yaml":   "programs: [sshd]\nrules:\n- id: x\n  match: 'a'\n  nosuchkey: 1\n",
+		"noprog.yaml":   "rules:\n- id: x\n  match: 'a'\n",
+		"dup.yaml":      "programs: [sshd]\nrules:\n- id: x\n  match: 'a'\n- id: x\n  match: 'b'\n",
+	} {
+		d := t.TempDir()
+		os.WriteFile(filepath.Join(d, name), []byte(body), 0o644)
+		if _, err := Load(d); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error does not name the file: %v", name, err)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing dir: no error")
+	}
+}
+
+func FuzzMatch(f *testing.F) {
+	s, err := Load()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, r := range s.Rules {
+		for _, ex := range r.Examples {
+			f.Add(ex)
+		}
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		var m Match
+		if !s.Match("sshd", msg, &m) {
+			return
+		}
+		fl := m.Fields
+		// Captured values are substrings of the message, ports in range.
+		for _, v := range []string{fl.User, fl.IP, fl.Text, fl.Method, fl.Offer} {
+			if !strings.Contains(msg, v) {
+				t.Fatalf("%s: field %q not in message %q", m.Rule.ID, v, msg)
+			}
+		}
+		if fl.Port > 65535 || fl.Port < -1 {
+			t.Fatalf("%s: port %d", m.Rule.ID, fl.Port)
+		}
+		if strings.ContainsAny(fl.IP, " ,[]") {
+			t.Fatalf("%s: ip %q", m.Rule.ID, fl.IP)
+		}
+		_ = m.Detail()
+	})
 }
