@@ -69,6 +69,9 @@ type Machine struct {
 	now       time.Time // latest log time seen
 	lastSweep time.Time
 	match     rules.Match
+
+	lastProgram string // cache of the last program's rules
+	lastGroup   *rules.Group
 }
 
 type pidKey struct {
@@ -173,7 +176,11 @@ func (m *Machine) Feed(l *ingest.Line) {
 		m.stats.Unparsed++
 		return
 	}
-	if !m.rules.Programs(l.Program) {
+	if l.Program != m.lastProgram {
+		m.lastProgram, m.lastGroup = l.Program, m.rules.For(l.Program)
+	}
+	g := m.lastGroup
+	if g == nil {
 		m.stats.Other++
 		return
 	}
@@ -184,7 +191,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 		}
 	}
 	mt := &m.match
-	if !m.rules.Match(l.Program, l.Message, mt) {
+	if !g.Match(l.Message, mt) {
 		m.stats.Unmatched++
 		if m.opt.Unmatched != nil {
 			m.opt.Unmatched(l)
@@ -311,10 +318,10 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		}
 		cc := cause{c: cs, rule: r.ID, detail: mt.Detail()}
 		if r.Weak {
-			if rank[cs] >= rank[c.bestWeak.c] {
+			if rank(cs) >= rank(c.bestWeak.c) {
 				c.bestWeak = cc
 			}
-		} else if rank[cs] >= rank[c.best.c] {
+		} else if rank(cs) >= rank(c.best.c) {
 			c.best = cc
 		}
 	}
@@ -534,6 +541,9 @@ func (m *Machine) Flush() {
 
 func (c *conn) addLine(raw string, max int) {
 	if len(c.lines) < max {
+		if c.lines == nil {
+			c.lines = make([]string, 0, 8)
+		}
 		c.lines = append(c.lines, raw)
 		return
 	}
@@ -556,24 +566,42 @@ func (c *conn) addMethod(method string) {
 // rank orders causes when a connection's lines point to several: the more
 // specific explanation wins (an account refused by policy over the failed
 // passwords it produced, a grace timeout over a failed attempt before it).
-var rank = map[Cause]int{
-	"":                 -1,
-	Unknown:            0,
-	Probe:              1,
-	ConnectionLost:     2,
-	UserLogout:         3,
-	NetworkReset:       4,
-	HostKeyMismatch:    5,
-	AuthFailure:        6,
-	AccessDenied:       7,
-	IdleTimeout:        8,
-	ClientTimeout:      9,
-	GraceTimeout:       10,
-	NegotiationFailure: 11,
-	ProtocolError:      12,
-	PacketCorruption:   13,
-	RateLimited:        14,
-	ServerShutdown:     15,
+func rank(c Cause) int {
+	switch c {
+	case Unknown:
+		return 0
+	case Probe:
+		return 1
+	case ConnectionLost:
+		return 2
+	case UserLogout:
+		return 3
+	case NetworkReset:
+		return 4
+	case HostKeyMismatch:
+		return 5
+	case AuthFailure:
+		return 6
+	case AccessDenied:
+		return 7
+	case IdleTimeout:
+		return 8
+	case ClientTimeout:
+		return 9
+	case GraceTimeout:
+		return 10
+	case NegotiationFailure:
+		return 11
+	case ProtocolError:
+		return 12
+	case PacketCorruption:
+		return 13
+	case RateLimited:
+		return 14
+	case ServerShutdown:
+		return 15
+	}
+	return -1
 }
 
 // knownClients remembers which addresses logged in successfully, per host,

@@ -102,12 +102,13 @@ type file struct {
 // Set is a loaded, compiled rule set. It is safe for concurrent use.
 type Set struct {
 	Rules  []*Rule // in priority order
-	groups map[string]*group
+	groups map[string]*Group
 }
 
-// group dispatches the rules of one program by the first word of their
-// fixed text, so a message is tried only against rules that can match it.
-type group struct {
+// Group holds the rules of one program, dispatched by the first word of
+// their fixed text, so a message is tried only against rules that can
+// match it.
+type Group struct {
 	byWord map[string][]*Rule
 	wild   []*Rule // rules whose text starts with a field
 }
@@ -205,7 +206,7 @@ func parseFile(name string, b []byte) ([]*Rule, error) {
 
 // NewSet compiles and checks rules (in priority order).
 func NewSet(rs []*Rule) (*Set, error) {
-	s := &Set{Rules: rs, groups: map[string]*group{}}
+	s := &Set{Rules: rs, groups: map[string]*Group{}}
 	seen := map[string]bool{}
 	var errs []error
 	for _, r := range rs {
@@ -220,7 +221,7 @@ func NewSet(rs []*Rule) (*Set, error) {
 		for _, prog := range r.Programs {
 			g := s.groups[prog]
 			if g == nil {
-				g = &group{byWord: map[string][]*Rule{}}
+				g = &Group{byWord: map[string][]*Rule{}}
 				s.groups[prog] = g
 			}
 			if w, ok := firstWord(r.pat.prefix); ok {
@@ -347,6 +348,9 @@ type Match struct {
 // Programs reports whether the set has rules for program.
 func (s *Set) Programs(program string) bool { return s.groups[program] != nil }
 
+// For returns the rules of one program, or nil when it has none.
+func (s *Set) For(program string) *Group { return s.groups[program] }
+
 // Match finds the first rule for program that matches msg. It returns
 // false when the program has no rules or no rule matches.
 func (s *Set) Match(program, msg string, m *Match) bool {
@@ -354,6 +358,11 @@ func (s *Set) Match(program, msg string, m *Match) bool {
 	if g == nil {
 		return false
 	}
+	return g.Match(msg, m)
+}
+
+// Match finds the first rule of the group that matches msg.
+func (g *Group) Match(msg string, m *Match) bool {
 	m.Rule, m.Preauth, m.Level = nil, false, ""
 	body := msg
 	if strings.HasSuffix(body, " [preauth]") {
