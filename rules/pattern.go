@@ -42,7 +42,7 @@ const (
 	classAddr                // an address or host name: no space, comma, bracket
 	classNum                 // decimal digits
 	classWord                // no space
-	classPhrase              // lower-case letters and spaces (e.g. "no matching cipher found")
+	classPhrase              // letters, dashes and spaces (e.g. "no matching MAC found")
 	classRemote              // sshd's remote_id, parsed into user/ip/port
 )
 
@@ -166,7 +166,7 @@ func inClass(c class, b byte) bool {
 	case classWord:
 		return b > ' ' && b < 0x7f
 	case classPhrase:
-		return b == ' ' || (b >= 'a' && b <= 'z') || b == '-'
+		return b == ' ' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '-'
 	}
 	return true
 }
@@ -256,7 +256,7 @@ func (p *pattern) set(seg *segment, v string, f *Fields) bool {
 	case fieldLPort:
 		return setNum(&f.LPort, v, 65535)
 	case fieldNum:
-		return setNum(&f.Num, v, 1<<31-1)
+		return setNum(&f.Num, v, 1<<40)
 	case fieldRemote:
 		return parseRemote(v, f)
 	}
@@ -264,7 +264,7 @@ func (p *pattern) set(seg *segment, v string, f *Fields) bool {
 }
 
 func setNum(dst *int, v string, max int) bool {
-	if len(v) == 0 || len(v) > 10 {
+	if len(v) == 0 || len(v) > 13 {
 		return false
 	}
 	n, err := strconv.Atoi(v)

@@ -375,6 +375,11 @@ func (g *Group) Match(msg string, m *Match) bool {
 	} else if strings.HasPrefix(body, "fatal: ") {
 		body, m.Level = body[len("fatal: "):], "fatal"
 	}
+	if strings.HasPrefix(body, "[ID ") { // Solaris: "[ID 800047 auth.info] msg"
+		if i := strings.Index(body, "] "); i > 0 {
+			body = body[i+2:]
+		}
+	}
 	m.Body = body
 	list := g.wild
 	if i := strings.IndexByte(body, ' '); i > 0 {

@@ -24,6 +24,7 @@ type pipelineOptions struct {
 	journal    bool
 	journalDir string
 	maxLine    int
+	program    string    // program name for lines without a log header
 	unmatched  io.Writer // set by commands that show unmatched lines
 }
 
@@ -36,6 +37,7 @@ func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
 	f.BoolVar(&o.journal, "journal", false, "read sshd's entries from the local systemd journal")
 	f.StringVar(&o.journalDir, "journal-dir", "", "read sshd's entries from the journal files in `DIR`")
 	f.IntVar(&o.maxLine, "max-line", ingest.DefaultMaxLine, "longest line kept, in bytes; longer lines are cut and counted")
+	f.StringVar(&o.program, "program", "", "treat lines without a log header as messages of `NAME` (sshd for bare messages, ssh for `ssh -E` logs)")
 	return o
 }
 
@@ -143,6 +145,9 @@ func classifyInputs(ctx context.Context, paths []string, o *pipelineOptions, sin
 			}
 			if err != nil {
 				return st, err
+			}
+			if l.Program == "" && o.program != "" {
+				l.Program = o.program
 			}
 			m.Feed(&l)
 			if sinkErr != nil {
