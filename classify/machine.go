@@ -114,7 +114,16 @@ type cause struct {
 	c        Cause
 	rule     string
 	detail   string
-	inferred bool // deduced by the machine, not stated by a line
+	inferred bool        // deduced by the machine, not stated by a line
+	from     rules.Match // the match that stated it; its detail is rendered only if it wins
+}
+
+// text is the cause's detail for people.
+func (c *cause) text() string {
+	if c.detail == "" && c.from.Rule != nil {
+		c.detail = c.from.Detail()
+	}
+	return c.detail
 }
 
 // New returns a Machine that calls emit for every ended connection. It
@@ -316,7 +325,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		if !c.authed && r.CausePreauth != "" {
 			cs = Cause(r.CausePreauth)
 		}
-		cc := cause{c: cs, rule: r.ID, detail: mt.Detail()}
+		cc := cause{c: cs, rule: r.ID, from: *mt}
 		if r.Weak {
 			if rank(cs) >= rank(c.bestWeak.c) {
 				c.bestWeak = cc
@@ -350,7 +359,7 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 			if c.ip == "" {
 				c.ip = f.IP
 			}
-			m.finish(c, cause{c: GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
+			m.finish(c, cause{c: GraceTimeout, rule: r.ID, from: *mt}, true)
 			return
 		}
 		m.single(l, mt, f.PID)
@@ -366,7 +375,7 @@ func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
 	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, ip: f.IP, port: f.Port,
 		start: l.Time, last: l.Time, prec: l.Prec}
 	c.addLine(l.Raw, m.opt.MaxLines)
-	m.emitConn(c, cause{c: Cause(mt.Rule.Cause), rule: mt.Rule.ID, detail: mt.Detail()})
+	m.emitConn(c, cause{c: Cause(mt.Rule.Cause), rule: mt.Rule.ID, from: *mt})
 }
 
 // finish ends a connection. A cause stated by a line wins; alt is used when
@@ -414,7 +423,7 @@ func (m *Machine) emitConn(c *conn, final cause) {
 		Cause:        final.c,
 		Confidence:   conf,
 		Phase:        Preauth,
-		Detail:       final.detail,
+		Detail:       final.text(),
 		Rule:         final.rule,
 		AuthFailures: c.failures,
 		AuthMethods:  c.methods,

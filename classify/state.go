@@ -107,8 +107,8 @@ func (c *conn) state() ConnState {
 		IP: c.ip, Port: c.port, User: c.user, Start: c.start, Last: c.last, End: c.end, Prec: c.prec,
 		Authed: c.authed, Failures: c.failures, Methods: c.methods, Lines: c.lines, Dropped: c.dropped,
 		Closed: c.closed, Ended: c.ended, HostKey: c.hostKey,
-		Best:     [3]string{string(c.best.c), c.best.rule, c.best.detail},
-		BestWeak: [3]string{string(c.bestWeak.c), c.bestWeak.rule, c.bestWeak.detail},
+		Best:     [3]string{string(c.best.c), c.best.rule, c.best.text()},
+		BestWeak: [3]string{string(c.bestWeak.c), c.bestWeak.rule, c.bestWeak.text()},
 	}
 }
 

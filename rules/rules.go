@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -430,13 +431,13 @@ func (m *Match) Detail() string {
 		case "ip", "host":
 			b.WriteString(f.IP)
 		case "port":
-			fmt.Fprint(&b, f.Port)
+			b.WriteString(strconv.Itoa(f.Port))
 		case "method":
 			b.WriteString(f.Method)
 		case "pid":
-			fmt.Fprint(&b, f.PID)
+			b.WriteString(strconv.Itoa(f.PID))
 		case "code":
-			fmt.Fprint(&b, f.Code)
+			b.WriteString(strconv.Itoa(f.Code))
 		case "text":
 			b.WriteString(f.Text)
 		case "kind":
@@ -446,9 +447,9 @@ func (m *Match) Detail() string {
 		case "local":
 			b.WriteString(f.Local)
 		case "lport":
-			fmt.Fprint(&b, f.LPort)
+			b.WriteString(strconv.Itoa(f.LPort))
 		case "num":
-			fmt.Fprint(&b, f.Num)
+			b.WriteString(strconv.Itoa(f.Num))
 		case "level":
 			b.WriteString(m.Level)
 		}
