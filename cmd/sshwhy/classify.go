@@ -52,6 +52,7 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 
 func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format string, showUnmatched bool) error {
 	tuneGC()
+	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
 		if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return usageError{fmt.Errorf("no input: name log files, - for stdin, or --journal")}

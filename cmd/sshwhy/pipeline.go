@@ -25,6 +25,7 @@ type pipelineOptions struct {
 	journalDir string
 	maxLine    int
 	program    string    // program name for lines without a log header
+	stdin      io.Reader // what "-" reads; nil means os.Stdin
 	unmatched  io.Writer // set by commands that show unmatched lines
 }
 
@@ -87,7 +88,7 @@ func (o *pipelineOptions) openInputs(paths []string) ([]ingest.Reader, func(), e
 		closers = append(closers, j)
 	}
 	for _, p := range ingest.SortRotated(paths) {
-		f, err := ingest.Open(p, ingest.Options{MaxLine: o.maxLine, Loc: loc})
+		f, err := ingest.Open(p, ingest.Options{MaxLine: o.maxLine, Loc: loc, Stdin: o.stdin})
 		if err != nil {
 			closeAll()
 			return nil, nil, err
