@@ -3,7 +3,7 @@
 // benchmarks and accuracy measurements of sshwhy.
 //
 //	loggen -n 10000000 -o auth.log -truth truth.jsonl
-//	loggen -score events.jsonl -truth truth.jsonl   # compare sshwhy's output
+//	sshwhy classify --format json auth.log | loggen -score - -truth truth.jsonl
 package main
 
 import (
@@ -108,12 +108,16 @@ func scoreFiles(truthPath, eventsPath string, w io.Writer) error {
 		return err
 	}
 	defer tf.Close()
-	ef, err := os.Open(eventsPath)
-	if err != nil {
-		return err
+	var events io.Reader = os.Stdin
+	if eventsPath != "-" {
+		ef, err := os.Open(eventsPath)
+		if err != nil {
+			return err
+		}
+		defer ef.Close()
+		events = ef
 	}
-	defer ef.Close()
-	rep, err := loggen.Score(tf, ef)
+	rep, err := loggen.Score(tf, events)
 	if err != nil {
 		return err
 	}

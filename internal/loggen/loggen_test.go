@@ -3,6 +3,7 @@ package loggen
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -337,4 +338,15 @@ func TestAppendJSONString(t *testing.T) {
 			t.Errorf("%q: round trip gave %q", s, got)
 		}
 	}
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Lines = 100000
+	for b.Loop() {
+		if _, err := Generate(io.Discard, nil, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cfg.Lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
