@@ -107,6 +107,12 @@ func StartLogs(tb TB) *Logs {
 		tb.Fatalf("lab: %v", err)
 	}
 
+	// systemd (PID 1) raises the datagram queue of unix sockets to 512 at
+	// boot; the kernel default of 10 makes journald drop forwarded lines
+	// ("Forwarding to syslog missed N messages") in any burst. Do the same
+	// before the sockets are made, and restore the value afterwards.
+	raiseDgramQueue(tb, 512)
+
 	// rsyslog first, so its socket exists before journald forwards to it.
 	conf := fmt.Sprintf(`# sshwhy lab rsyslog: reads journald's ForwardToSyslog socket, as on Debian 12.
 global(workDirectory=%q)
@@ -248,7 +254,21 @@ func (l *Logs) CaptureTo(dir string) error {
 	if err := l.Export("export", filepath.Join(dir, CaptureExport)); err != nil {
 		return err
 	}
-	return l.Export("json", filepath.Join(dir, CaptureJSON))
+	if err := l.Export("json", filepath.Join(dir, CaptureJSON)); err != nil {
+		return err
+	}
+	// journald drops lines it cannot forward; then the rsyslog files and
+	// the journal disagree and the capture is useless for comparisons.
+	out, err := exec.Command("journalctl", "--directory", l.JournalDir, "--no-pager", "-o", "cat", "-t", "systemd-journald").Output()
+	if err != nil {
+		return fmt.Errorf("journalctl: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "Forwarding to syslog missed") {
+			return fmt.Errorf("journald: %s: the rsyslog files lack lines the journal has", line)
+		}
+	}
+	return nil
 }
 
 // killStaleJournald stops a journald recorded in labPIDFile: one a crashed
@@ -338,4 +358,24 @@ func tempDir(tb TB, name string) string {
 	os.Chmod(d, 0o755)
 	tb.Cleanup(func() { os.RemoveAll(d) })
 	return d
+}
+
+const dgramQlenPath = "/proc/sys/net/unix/max_dgram_qlen"
+
+// raiseDgramQueue sets net.unix.max_dgram_qlen to at least n until tb's
+// test ends.
+func raiseDgramQueue(tb TB, n int) {
+	tb.Helper()
+	b, err := os.ReadFile(dgramQlenPath)
+	if err != nil {
+		tb.Fatalf("lab: %v", err)
+	}
+	old := strings.TrimSpace(string(b))
+	if cur, err := strconv.Atoi(old); err == nil && cur >= n {
+		return
+	}
+	if err := os.WriteFile(dgramQlenPath, []byte(strconv.Itoa(n)), 0o644); err != nil {
+		tb.Fatalf("lab: raise %s like systemd does at boot: %v", dgramQlenPath, err)
+	}
+	tb.Cleanup(func() { os.WriteFile(dgramQlenPath, []byte(old), 0o644) })
 }

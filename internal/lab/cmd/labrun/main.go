@@ -34,14 +34,41 @@ func main() {
 		}
 	}
 	status := 0
+	var summary strings.Builder
+	summary.WriteString(portsHeader)
 	for _, lv := range strings.Split(*levels, ",") {
-		if err := runLevel(strings.TrimSpace(lv), filepath.Join(*out, strings.ToLower(strings.TrimSpace(lv))), only); err != nil {
+		lv = strings.TrimSpace(lv)
+		dir := filepath.Join(*out, strings.ToLower(lv))
+		if err := runLevel(lv, dir, only); err != nil {
 			fmt.Fprintln(os.Stderr, "labrun:", err)
 			status = 1
 		}
+		b, err := os.ReadFile(filepath.Join(dir, "PORTS.md"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "labrun:", err)
+			status = 1
+			continue
+		}
+		summary.Write(b)
+	}
+	if err := os.WriteFile(filepath.Join(*out, "PORTS.md"), []byte(summary.String()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "labrun:", err)
+		status = 1
 	}
 	os.Exit(status)
 }
+
+const portsHeader = `# sshwhy lab captures: scenario → source port → what sshd logged
+
+Written by ` + "`go run ./internal/lab/cmd/labrun`" + `. Each LogLevel directory holds
+auth.log (rsyslog RSYSLOG_TraditionalFileFormat), auth-rfc3339.log
+(RSYSLOG_FileFormat), journal.export (journalctl -o export), journal.json
+(journalctl -o json) and ports.json (the connections below). Every
+connection comes from 127.0.0.1; the source port identifies it. The lines
+under each scenario are the BSD auth.log lines naming the port plus every
+line of the same sshd pids (PAM session lines, the post-auth child).
+
+`
 
 func runLevel(level, dir string, only *regexp.Regexp) (err error) {
 	tb := &runner{}

@@ -26,10 +26,24 @@ func writePortsMD(res *lab.Result) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "## LogLevel %s (LoginGraceTime %s)\n\n", res.LogLevel, res.LoginGraceTime)
+	fmt.Fprintf(&b, "## LogLevel %s (LoginGraceTime %s, MaxAuthTries 3, ClientAliveInterval 1, ClientAliveCountMax 2)\n\n", res.LogLevel, res.LoginGraceTime)
 	if res.Err != nil {
 		fmt.Fprintf(&b, "Scenario problems:\n\n```\n%v\n```\n\n", res.Err)
 	}
+	b.WriteString("| scenario | src port | last line logged for the port |\n|---|---|---|\n")
+	for _, c := range res.Conns {
+		last := "(nothing logged)"
+		for _, l := range linesFor(lines, c.Port) {
+			if strings.Contains(l, strconv.Itoa(c.Port)) {
+				last = l
+			}
+		}
+		if m := pidRe.FindStringIndex(last); m != nil {
+			last = last[m[1]:]
+		}
+		fmt.Fprintf(&b, "| %s | %d | `%s` |\n", c.Key(), c.Port, strings.ReplaceAll(last, "|", "\\|"))
+	}
+	b.WriteString("\n")
 	for _, c := range res.Conns {
 		fmt.Fprintf(&b, "### %s: src port %d → sshd port %d\n\nclient: %s\n\n```\n", c.Key(), c.Port, c.ServerPort, c.Client)
 		found := linesFor(lines, c.Port)
