@@ -110,8 +110,9 @@ type jsonRecord struct {
 }
 
 // nextJSON decodes one line of a `journalctl -o json` stream. A line that
-// is not a JSON object (or too long to be read whole) is returned as it is,
-// with FormatUnknown, so that it is counted rather than lost.
+// is not a journal record (not JSON, no MESSAGE or timestamp, or too long
+// to be read whole) is returned as it is, with FormatUnknown, so that it is
+// counted rather than lost.
 func (f *File) nextJSON() (Line, error) {
 	for {
 		// Escapes and byte arrays make JSON longer than the message.
@@ -123,7 +124,7 @@ func (f *File) nextJSON() (Line, error) {
 			continue
 		}
 		var r jsonRecord
-		if truncated || json.Unmarshal(b, &r) != nil {
+		if truncated || json.Unmarshal(b, &r) != nil || r.Message == nil && r.Realtime == nil {
 			raw := string(b[:min(len(b), f.opt.MaxLine)])
 			return Line{Raw: raw, Message: raw, Prec: -1, Truncated: truncated || len(b) > f.opt.MaxLine}, nil
 		}

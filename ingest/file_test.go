@@ -100,6 +100,7 @@ func TestOpen(t *testing.T) {
 			`json|2024-03-05T09:11:14Z|6|db2|sshd|882|""|s=1;i=3`,
 			`json|-|-1|db2|sshd|0|"no time, bad pid"|s=1;i=4`,
 			`unknown|-|-1|||0|"{\"truncated json"`,
+			`unknown|-|-1|||0|"{\"not\":\"a journal record\"}"`,
 		}},
 		{"testdata/journal.export", []string{
 			`export|2024-03-05T09:11:12.345678Z|6|db2|sshd|880|"Accepted publickey for bob from 198.51.100.8 port 40001 ssh2"|s=abc;i=10`,
@@ -444,4 +445,43 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzRead feeds arbitrary bytes to a File (text, gzip, journal export or
+// JSON, whatever the bytes look like): no panic, Lines within MaxLine,
+// and an end.
+func FuzzRead(f *testing.F) {
+	for _, p := range []string{"testdata/auth.log", "testdata/rsyslog.log", "testdata/journal.json", "testdata/journal.export"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	w.Write([]byte("Jun  1 12:00:00 vm sshd[1]: x\n"))
+	w.Close()
+	f.Add(z.Bytes())
+	f.Add([]byte("MESSAGE\n\x05\x00\x00\x00\x00\x00\x00\x00hello\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const max = 64
+		r, err := Open("-", Options{Stdin: bytes.NewReader(data), MaxLine: max})
+		if err != nil {
+			return
+		}
+		for n := 0; ; n++ {
+			if n > 1e6 { // compressed input may hold more lines than bytes, but not this many
+				t.Fatalf("no end after %d Lines", n)
+			}
+			l, err := r.Next()
+			if err != nil {
+				break
+			}
+			checkLine(t, l)
+			if len(l.Message) > max {
+				t.Fatalf("Message of %d bytes beyond MaxLine", len(l.Message))
+			}
+		}
+	})
 }

@@ -7,6 +7,16 @@
 //
 // and this package is the first step. It knows nothing about sshd messages:
 // it only finds the timestamp, host, program and pid of a record.
+//
+// Entry points, all yielding Lines through the Reader interface:
+//
+//   - Parser.Parse splits one text line (BSD syslog, RFC 3339, RFC 5424).
+//   - Open reads a file, a .gz/.bz2 archive or stdin ("-"), holding text
+//     lines or a saved `journalctl -o export`/`-o json` stream.
+//   - OpenAll reads several files, rotated generations oldest first
+//     (SortRotated).
+//   - Follow tails a live log file across rotation, with resumable offsets.
+//   - OpenJournal reads sshd entries from systemd-journald's files.
 package ingest
 
 import "time"

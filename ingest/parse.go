@@ -122,8 +122,26 @@ func (p *Parser) bsd(l *Line, i int) bool {
 	l.Time = p.bsdTime(mon, day, h, m, sec)
 	l.Prec = 0
 	l.Format = FormatBSD
-	hostTag(l, j+1)
+	hostTag(l, skipPriority(s, j+1))
 	return true
+}
+
+// skipPriority skips the "<facility.level> " or "<4.6> " token that FreeBSD
+// syslogd -v/-vv writes before the host name.
+func skipPriority(s string, i int) int {
+	if i >= len(s) || s[i] != '<' {
+		return i
+	}
+	for j := i + 1; j < len(s) && j-i < 24; j++ {
+		c := s[j]
+		if c == '>' && j+1 < len(s) && s[j+1] == ' ' {
+			return j + 2
+		}
+		if !('a' <= c && c <= 'z' || isDigit(c) || c == '.') {
+			break
+		}
+	}
+	return i
 }
 
 // clock parses "HH:MM:SS".
@@ -182,12 +200,13 @@ func (p *Parser) rfc3339(l *Line, i int) bool {
 	return true
 }
 
-// timestamp parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM|±HHMM)" at i and
+// timestamp parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM|±HHMM)" at i (also
+// with a space for the T, as macOS `log show --style syslog` writes) and
 // returns the index after it. Years before 1900 are taken for garbage (and
 // would collide with the zero Time).
 func (p *Parser) timestamp(s string, i int) (t time.Time, prec, end int, ok bool) {
 	s = s[i:]
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' && s[10] != ' ' {
 		return
 	}
 	y1, ok1 := num2(s)
@@ -363,33 +382,32 @@ func structuredData(s string, i int) int {
 	return i
 }
 
-// hostTag parses "host prog[pid]: msg" at i into l. Without a valid tag
-// it keeps what it can: "prog[pid]: msg" (no host), or "host msg", or
-// just the message.
+// hostTag parses "host prog[pid]: msg" at i into l, skipping spaces before
+// host. Without a valid tag it keeps what it can: "prog[pid]: msg" (no
+// host), or "host msg", or just the message.
 func hostTag(l *Line, i int) {
 	s := l.Raw
-	if i >= len(s) {
-		l.Message = ""
-		return
+	i = min(i, len(s))
+	for i < len(s) && s[i] == ' ' {
+		i++
 	}
 	l.Message = s[i:]
 	j := i
 	for j < len(s) && s[j] > ' ' && s[j] != 0x7f && j-i < maxHost {
 		j++
 	}
-	if j < len(s) && s[j] == ' ' && j > i {
-		if tag(l, j+1) {
-			l.Host = s[i:j]
-			return
-		}
-		if tag(l, i) {
-			return
-		}
-		l.Host = s[i:j]
-		l.Message = s[j+1:]
+	if j == i || j == len(s) || s[j] != ' ' {
+		tag(l, i)
 		return
 	}
-	tag(l, i)
+	// A host name does not end in ':', a tag does.
+	if s[j-1] == ':' && tag(l, i) {
+		return
+	}
+	l.Host = s[i:j]
+	if !tag(l, j+1) {
+		l.Message = s[j+1:]
+	}
 }
 
 // bare parses a line without timestamp, "[host ]prog[pid]: msg". The pid is
@@ -452,8 +470,25 @@ func tag(l *Line, i int) bool {
 	if j < len(s) && s[j] == ' ' {
 		j++
 	}
-	l.Program, l.PID, l.Message = prog, pid, s[j:]
+	l.Program, l.PID, l.Message = prog, pid, s[j+solarisID(s[j:]):]
 	return true
+}
+
+// solarisID returns the length of the "[ID 800047 auth.info] " prefix that
+// Solaris and illumos syslog put before the message, or 0.
+func solarisID(s string) int {
+	if len(s) < 8 || s[:4] != "[ID " || !isDigit(s[4]) {
+		return 0
+	}
+	for j := 5; j < len(s) && j < 48; j++ {
+		if s[j] == ']' {
+			if j+1 < len(s) && s[j+1] == ' ' {
+				return j + 2
+			}
+			return 0
+		}
+	}
+	return 0
 }
 
 // month returns 1..12 for a month abbreviation at the start of s, else 0.
@@ -515,18 +550,14 @@ func daysIn(mon, year int) int {
 }
 
 // daysFromCivil returns the number of days from 1970-01-01 to the given
-// proleptic Gregorian date (H. Hinnant's algorithm).
+// proleptic Gregorian date, for years from 1 on (H. Hinnant's algorithm).
 func daysFromCivil(y, m, d int) int64 {
 	if m <= 2 {
 		y--
 	}
-	era := y / 400 // y >= -1 here, so truncation is floor except for y == -1
-	if y < 0 {
-		era = -1
-	}
+	era := y / 400
 	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
+	doy := (153*((m+9)%12)+2)/5 + d - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64(era)*146097 + int64(doe) - 719468
 }

@@ -71,6 +71,16 @@ func TestParse(t *testing.T) {
 			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 77, Message: "x"}},
 		{"bsd no host", june, "Jun  1 12:00:00 sshd[5]: Connection closed by 10.0.0.1 port 22",
 			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Program: "sshd", PID: 5, Message: "Connection closed by 10.0.0.1 port 22"}},
+		{"bsd no host, message with colon", june, "Jun  1 12:00:00 sshd[5]: error: kex_exchange_identification: read: Connection reset by peer",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Program: "sshd", PID: 5, Message: "error: kex_exchange_identification: read: Connection reset by peer"}},
+		{"bsd freebsd -v facility", june, "Jun  1 12:00:00 <auth.info> bsd1 sshd[7]: Invalid user x from 192.0.2.1",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "bsd1", Program: "sshd", PID: 7, Message: "Invalid user x from 192.0.2.1"}},
+		{"bsd freebsd -vv priority", june, "Jun  1 12:00:00 <4.6> bsd1 sshd[7]: x",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "bsd1", Program: "sshd", PID: 7, Message: "x"}},
+		{"bsd solaris msgid", june, "Jun  1 12:00:00 sol sshd[9]: [ID 800047 auth.info] Failed none for root from 192.0.2.3 port 2 ssh2",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "sol", Program: "sshd", PID: 9, Message: "Failed none for root from 192.0.2.3 port 2 ssh2"}},
+		{"bsd bracket text is not a solaris msgid", june, "Jun  1 12:00:00 sol sshd[9]: [IDx] y",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "sol", Program: "sshd", PID: 9, Message: "[IDx] y"}},
 		{"bsd no pid", june, "Jun  1 12:00:00 vm sshd: x y",
 			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", Message: "x y"}},
 		{"bsd sshd-session", june, "Jun  1 12:00:00 vm sshd-session[3262]: Received disconnect from 127.0.0.1 port 53080:11: disconnected by user",
@@ -126,6 +136,9 @@ func TestParse(t *testing.T) {
 			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T10:00:00Z"), Prec: 0, Host: "vm", Program: "sshd", PID: 123, Message: "x"}},
 		{"short-iso-precise negative offset", june, "2023-06-01T12:00:00.654321-0530 vm sshd-session[8]: x",
 			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T17:30:00.654321Z"), Prec: 6, Host: "vm", Program: "sshd-session", PID: 8, Message: "x"}},
+
+		{"macos log show", june, "2023-06-01 12:00:00.123456-0700  mac sshd[12]: x",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T19:00:00.123456Z"), Prec: 6, Host: "mac", Program: "sshd", PID: 12, Message: "x"}},
 
 		// RFC 5424
 		{"rfc5424", june, "<38>1 2023-06-01T12:00:00.5Z vm sshd 123 - - x y",
