@@ -208,7 +208,7 @@ fi
 	echo "\`$GEN_CMD\` ($GEN_NOTE)."
 	echo
 	echo "- $NLINES lines, $SIZE_MB MB; $GEN_SUMMARY"
-	echo "- A Debian 12 auth.log as rsyslog writes it (BSD timestamps): OpenSSH 9.2 with PAM on two hosts (one with AllowUsers), mostly bots (password guessing, scanners, old clients, MaxStartups bursts), real users' sessions from seconds to days, and about 20% CRON/sudo/systemd-logind lines. Connections interleave and pids wrap at 32768. See \`internal/loggen\`."
+	echo "- A Debian 12 auth.log with BSD timestamps (rsyslog's RSYSLOG_TraditionalFileFormat; Debian 12's stock rsyslog.conf writes RFC 3339 instead, which the second accuracy run below covers): OpenSSH 9.2 with PAM on two hosts (one with AllowUsers), mostly bots (password guessing, scanners, old clients, MaxStartups bursts), real users' sessions from seconds to days, and about 20% CRON/sudo/systemd-logind lines. Connections interleave and pids wrap at 32768. See \`internal/loggen\`."
 	echo "- The page cache is warmed (\`cat FILE > /dev/null\`) before timing, so every tool reads from memory."
 	echo
 	echo "## Single-core throughput"

@@ -35,7 +35,8 @@ type Format int
 const (
 	// BSD is rsyslog's traditional format: "Jan  5 00:00:00 host prog[pid]: msg".
 	BSD Format = iota
-	// RFC3339 is rsyslog's high-precision format (Debian 12's default):
+	// RFC3339 is rsyslog's high-precision RSYSLOG_FileFormat, what Debian
+	// 12's stock rsyslog.conf writes (it sets no template):
 	// "2026-01-05T00:00:00.123456+00:00 host prog[pid]: msg".
 	RFC3339
 )
