@@ -17,8 +17,11 @@ type Result struct {
 	LoginGraceTime time.Duration
 	// Dir holds the capture files (CaptureBSD, CaptureRFC3339, CaptureExport,
 	// CaptureJSON) and PortsFile.
-	Dir   string
-	Conns []Conn
+	Dir string
+	// JournalDir is the live journal directory; it exists until the test
+	// that called Run ends.
+	JournalDir string
+	Conns      []Conn
 	// Err reports scenarios that did not behave (the capture is still made).
 	Err error
 }
@@ -80,6 +83,7 @@ func Run(tb TB, rc RunConfig) *Result {
 		LogLevel:       cfg.LogLevel,
 		LoginGraceTime: main.Config.LoginGraceTime,
 		Dir:            outDir,
+		JournalDir:     logs.JournalDir,
 		Conns:          conns,
 		Err:            runErr,
 	}
