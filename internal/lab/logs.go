@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -202,6 +203,30 @@ func (l *Logs) Sync() error {
 		return fmt.Errorf("%w: %s", errTimeout, why)
 	}
 	return nil
+}
+
+// ReopenFiles sends SIGHUP to rsyslog, which closes its output files and
+// creates them again at the next line: what logrotate's postrotate does.
+func (l *Logs) ReopenFiles() error {
+	return l.rsyslog.cmd.Process.Signal(syscall.SIGHUP)
+}
+
+// Log sends messages to /dev/log with logger(1), one entry per message, all
+// from one logger process, with tag (the program name, e.g. "sshd") and
+// priority (e.g. "authpriv.info"). It returns the pid the entries carry.
+func Log(tag, priority string, messages ...string) (int, error) {
+	cmd := exec.Command("logger", "--id", "-t", tag, "-p", priority)
+	cmd.Stdin = strings.NewReader(strings.Join(messages, "\n") + "\n")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("logger: %w", err)
+	}
+	pid := cmd.Process.Pid
+	if err := cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("logger: %v: %s", err, out.String())
+	}
+	return pid, nil
 }
 
 // Export writes the journal in `journalctl -o <mode>` form (e.g. "export",
