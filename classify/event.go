@@ -1,8 +1,8 @@
 package classify
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
+	"hash/fnv"
 	"strconv"
 	"time"
 )
@@ -99,6 +99,8 @@ func EventID(host string, pid, srcPort int, start time.Time) string {
 	b = strconv.AppendInt(b, int64(srcPort), 10)
 	b = append(b, 0)
 	b = strconv.AppendInt(b, start.UnixNano(), 10)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:10])
+	h := fnv.New128a()
+	h.Write(b)
+	var sum [16]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:10])
 }

@@ -66,9 +66,10 @@ type Machine struct {
 	dead   []*conn // ended connections, in end order, until their linger expires
 	known  knownClients
 
-	now       time.Time // latest log time seen
-	lastSweep time.Time
-	match     rules.Match
+	now        time.Time // latest log time seen
+	lastSweep  time.Time
+	sweepEvery time.Duration // log time between sweeps
+	match      rules.Match
 
 	lastProgram string // cache of the last program's rules
 	lastGroup   *rules.Group
@@ -149,14 +150,18 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		opt.Linger = 10 * time.Second
 	}
 	return &Machine{
-		rules:  rs,
-		opt:    opt,
-		emit:   emit,
-		stats:  Stats{ByCause: map[Cause]int64{}},
-		byPID:  map[pidKey]*conn{},
-		byAddr: map[addrKey]*conn{},
-		live:   map[*conn]struct{}{},
-		known:  newKnownClients(1 << 16),
+		// Sweeping walks every open connection: often enough to end grace
+		// timeouts and forget ended connections promptly, rarely enough to
+		// cost nothing per line.
+		sweepEvery: min(max(opt.LoginGraceTime/8, time.Second), opt.Linger),
+		rules:      rs,
+		opt:        opt,
+		emit:       emit,
+		stats:      Stats{ByCause: map[Cause]int64{}},
+		byPID:      map[pidKey]*conn{},
+		byAddr:     map[addrKey]*conn{},
+		live:       map[*conn]struct{}{},
+		known:      newKnownClients(1 << 16),
 	}, nil
 }
 
@@ -195,7 +200,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 	}
 	if l.Time.After(m.now) {
 		m.now = l.Time
-		if m.now.Sub(m.lastSweep) >= time.Second {
+		if m.now.Sub(m.lastSweep) >= m.sweepEvery {
 			m.sweep()
 		}
 	}
@@ -264,9 +269,6 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 	if c == nil {
 		c = &conn{host: l.Host, program: l.Program, source: l.Source, pid: l.PID, client: client,
 			port: -1, start: l.Time, prec: l.Prec}
-		if old := m.byPID[pk]; old != nil && !old.ended {
-			m.finish(old, cause{c: Unknown, rule: "pid-reused"}, false)
-		}
 		m.byPID[pk] = c
 		m.live[c] = struct{}{}
 		if len(m.live) > m.opt.MaxOpen {
