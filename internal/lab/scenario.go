@@ -140,7 +140,7 @@ func Scenarios() []Scenario {
 			return e.parkedAtPrompt(ctx, false)
 		}},
 		{"client_alive", 1, "key login, `sleep`, then SIGSTOP the ssh client: ClientAlive timeout", func(ctx context.Context, e *Env) ([]Conn, error) {
-			return e.sessionThen(ctx, func(r *Relay, c *client) error {
+			return e.sessionThen(ctx, UserOK, func(r *Relay, c *client) error {
 				if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 					return err
 				}
@@ -196,7 +196,7 @@ func Scenarios() []Scenario {
 			return e.parkedAtPrompt(ctx, true)
 		}},
 		{"rst_postauth", 1, "key login, `sleep`, then the relay resets both sides", func(ctx context.Context, e *Env) ([]Conn, error) {
-			return e.sessionThen(ctx, func(r *Relay, c *client) error {
+			return e.sessionThen(ctx, UserOK, func(r *Relay, c *client) error {
 				r.Reset()
 				return nil
 			})
@@ -217,7 +217,29 @@ func Scenarios() []Scenario {
 		{"maxstartups", 1, "MaxStartups 1 server: one connection holds the slot, the next is dropped", func(ctx context.Context, e *Env) ([]Conn, error) {
 			return e.maxStartups(ctx)
 		}},
+		{"idle_unused", 1, "key login with ssh -N (no channel): UnusedConnectionTimeout closes it", func(ctx context.Context, e *Env) ([]Conn, error) {
+			l := e.keyLogin(UserOK, e.Users.Key)
+			l.args = append(l.args, "-N")
+			return e.sshSimple(ctx, RelayOptions{}, l)
+		}},
+		{"logout_root", 1, "root key login, command `true`, normal exit (no post-auth child in 9.2)", func(ctx context.Context, e *Env) ([]Conn, error) {
+			return e.sshSimple(ctx, RelayOptions{}, e.keyLogin("root", e.Users.Key), "true")
+		}},
+		{"session_killed", 1, "key login, `sleep`, then SIGTERM the session's sshd (as at shutdown)", func(ctx context.Context, e *Env) ([]Conn, error) {
+			return e.sessionThen(ctx, UserOK, e.killSession)
+		}},
+		{"root_killed", 1, "root key login, `sleep`, then SIGTERM the session's sshd (as at shutdown)", func(ctx context.Context, e *Env) ([]Conn, error) {
+			return e.sessionThen(ctx, "root", e.killSession)
+		}},
 		{"late_logout", 2, "key login after every other scenario ended (the log goes on past the grace timeouts)", func(ctx context.Context, e *Env) ([]Conn, error) {
+			// Stage 1 ends when the grace connections are cut, LoginGraceTime
+			// after they were logged; wait a little more so that even at
+			// one-second (BSD) precision the log clearly goes on past it.
+			select {
+			case <-time.After(2 * time.Second):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 			return e.sshSimple(ctx, RelayOptions{}, e.keyLogin(UserOK, e.Users.Key), "true")
 		}},
 	}
@@ -459,13 +481,13 @@ func (e *Env) sshCorrupt(ctx context.Context, opts RelayOptions, l login, remote
 
 // sessionThen logs in with the key, runs a long command, waits for its
 // output, then calls act (with the relay and client) and tears down.
-func (e *Env) sessionThen(ctx context.Context, act func(*Relay, *client) error) ([]Conn, error) {
+func (e *Env) sessionThen(ctx context.Context, user string, act func(*Relay, *client) error) ([]Conn, error) {
 	r, err := NewRelay(e.SSHD.Addr, RelayOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	c, err := e.startSSH(ctx, r.Port(), e.keyLogin(UserOK, e.Users.Key), "echo ready; exec sleep 300")
+	c, err := e.startSSH(ctx, r.Port(), e.keyLogin(user, e.Users.Key), "echo ready; exec sleep 300")
 	if err != nil {
 		return nil, err
 	}
@@ -608,4 +630,64 @@ func waitDone(ctx context.Context, done <-chan struct{}, what string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 	}
+}
+
+// killSession sends SIGTERM to the sshd process running the relayed
+// session and waits for sshd to close the connection.
+func (e *Env) killSession(r *Relay, c *client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	port, err := r.SourcePort(ctx)
+	if err != nil {
+		return err
+	}
+	pids, err := sessionProcs(e.SSHD, port)
+	if err != nil {
+		return err
+	}
+	for _, p := range pids {
+		syscall.Kill(p, syscall.SIGTERM)
+	}
+	return waitDone(ctx, r.ServerClosed(), "sshd to end the killed session")
+}
+
+// sessionProcs finds the post-auth sshd process (title "sshd: USER@notty")
+// serving the connection from 127.0.0.1:port, through the socket inode in
+// /proc/net/tcp and the processes' file descriptors.
+func sessionProcs(srv *SSHD, port int) ([]int, error) {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return nil, err
+	}
+	local := fmt.Sprintf("0100007F:%04X", srv.Port)
+	remote := fmt.Sprintf("0100007F:%04X", port)
+	inode := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == local && f[2] == remote {
+			inode = f[9]
+		}
+	}
+	if inode == "" {
+		return nil, fmt.Errorf("no server socket for port %d", port)
+	}
+	target := "socket:[" + inode + "]"
+	var pids []int
+	for _, p := range descendants(srv.d.cmd.Process.Pid) {
+		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
+		if !strings.HasSuffix(strings.TrimRight(string(cmdline), "\x00 "), "@notty") {
+			continue
+		}
+		fds, _ := os.ReadDir("/proc/" + strconv.Itoa(p) + "/fd")
+		for _, fd := range fds {
+			if l, _ := os.Readlink("/proc/" + strconv.Itoa(p) + "/fd/" + fd.Name()); l == target {
+				pids = append(pids, p)
+				break
+			}
+		}
+	}
+	if len(pids) == 0 {
+		return nil, fmt.Errorf("no session process holds the socket of port %d", port)
+	}
+	return pids, nil
 }

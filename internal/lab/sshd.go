@@ -76,8 +76,12 @@ func CreateUsers(tb TB) *Users {
 	if err != nil {
 		tb.Fatalf("lab: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(u.AuthKeysDir, UserOK), pub, 0o644); err != nil {
-		tb.Fatalf("lab: %v", err)
+	// The same key may log in as root (PermitRootLogin prohibit-password):
+	// ≤ 9.7 runs root sessions without a post-auth child, a path of its own.
+	for _, name := range []string{UserOK, "root"} {
+		if err := os.WriteFile(filepath.Join(u.AuthKeysDir, name), pub, 0o644); err != nil {
+			tb.Fatalf("lab: %v", err)
+		}
 	}
 	return u
 }
@@ -98,6 +102,9 @@ type SSHDConfig struct {
 	MaxStartups         string        // default "100" (scenarios run concurrently)
 	ClientAliveInterval int           // seconds, default 1
 	ClientAliveCountMax int           // default 2
+	// UnusedConnectionTimeout closes sessions without channels; seconds,
+	// default 3.
+	UnusedConnectionTimeout int
 }
 
 func (c *SSHDConfig) defaults() {
@@ -119,6 +126,9 @@ func (c *SSHDConfig) defaults() {
 	if c.ClientAliveCountMax == 0 {
 		c.ClientAliveCountMax = 2
 	}
+	if c.UnusedConnectionTimeout == 0 {
+		c.UnusedConnectionTimeout = 3
+	}
 }
 
 // SSHD is a running sshd listening on 127.0.0.1:Port.
@@ -134,7 +144,8 @@ type SSHD struct {
 }
 
 // StartSSHD starts Debian's sshd in the foreground (-D) with a private
-// config, an ed25519-only host key, UsePAM yes and AllowUsers UserOK. It
+// config, an ed25519-only host key, UsePAM yes and AllowUsers UserOK root
+// (root by key only). It
 // logs through syslog, so start Logs first. It stops when tb's test ends.
 func StartSSHD(tb TB, users *Users, cfg SSHDConfig) *SSHD {
 	tb.Helper()
@@ -172,20 +183,21 @@ UsePAM yes
 KbdInteractiveAuthentication no
 PasswordAuthentication yes
 PubkeyAuthentication yes
-PermitRootLogin no
+PermitRootLogin prohibit-password
 AuthorizedKeysFile %s/%%u
 StrictModes no
-AllowUsers %s
+AllowUsers %s root
 MaxAuthTries %d
 LoginGraceTime %d
 ClientAliveInterval %d
 ClientAliveCountMax %d
 MaxStartups %s
+UnusedConnectionTimeout %d
 UseDNS no
 PrintMotd no
 `, s.Port, hostKey, filepath.Join(s.Dir, "sshd.pid"), cfg.LogLevel, users.AuthKeysDir, UserOK,
 			cfg.MaxAuthTries, int(cfg.LoginGraceTime/time.Second), cfg.ClientAliveInterval,
-			cfg.ClientAliveCountMax, cfg.MaxStartups)
+			cfg.ClientAliveCountMax, cfg.MaxStartups, cfg.UnusedConnectionTimeout)
 		confPath := filepath.Join(s.Dir, "sshd_config")
 		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 			tb.Fatalf("lab: %v", err)
