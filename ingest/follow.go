@@ -88,7 +88,9 @@ func Follow(path string, from int64, opt FollowOptions) (*Follower, error) {
 }
 
 // Next waits for the next line. It returns io.EOF once Close was called,
-// and an error naming the path if following failed.
+// and an error naming the path if nxadm/tail gave up (for instance when the
+// file vanished between being opened and being watched); the caller may
+// then call Follow again with the last Offset.
 func (f *Follower) Next() (Line, error) {
 	for {
 		tl, ok := <-f.t.Lines

@@ -10,8 +10,11 @@ import "time"
 //	host prog[pid]: msg                                   no timestamp (FormatBare)
 //
 // "prog: msg" (no pid) is accepted after a timestamp; "sshd(pam_unix)[pid]:"
-// yields program "sshd". A line matching none of these gets FormatUnknown
-// and its whole text as Message.
+// yields program "sshd". Also understood: BSD lines without host, FreeBSD
+// syslogd -v "<auth.info>" before the host, the Solaris "[ID 800047
+// auth.info]" message prefix, and macOS's space for the T in timestamps.
+// A line matching none of these gets FormatUnknown and its whole text as
+// Message.
 //
 // The zero Parser is ready to use. A Parser is not safe for concurrent use.
 type Parser struct {
