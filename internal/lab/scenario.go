@@ -487,7 +487,10 @@ func (e *Env) sessionThen(ctx context.Context, user string, act func(*Relay, *cl
 		return nil, err
 	}
 	defer r.Close()
-	c, err := e.startSSH(ctx, r.Port(), e.keyLogin(user, e.Users.Key), "echo ready; exec sleep 300")
+	// The remote command ends with its sshd: sshd does not kill a
+	// command of a session without a pty, so a plain sleep would outlive it.
+	c, err := e.startSSH(ctx, r.Port(), e.keyLogin(user, e.Users.Key),
+		"echo ready; while kill -0 $PPID 2>/dev/null; do sleep 0.5; done")
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -58,7 +59,7 @@ func CreateUsers(tb TB) *Users {
 			tb.Fatalf("lab: useradd %s: %v: %s", name, err, out)
 		}
 		name := name
-		tb.Cleanup(func() { exec.Command("userdel", "--remove", name).Run() })
+		tb.Cleanup(func() { deleteUser(tb, name) })
 		cmd := exec.Command("chpasswd")
 		cmd.Stdin = strings.NewReader(name + ":" + u.Password + "\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -253,4 +254,35 @@ func listening(port int) bool {
 		}
 	}
 	return false
+}
+
+// deleteUser ends the account's remaining processes (by pid) and removes
+// the account and its home.
+func deleteUser(tb TB, name string) {
+	out, err := exec.Command("id", "-u", name).Output()
+	if err != nil {
+		return
+	}
+	uid := strings.TrimSpace(string(out))
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/status")
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == uid {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	var last []byte
+	for i := 0; i < 10; i++ {
+		if last, err = exec.Command("userdel", "--remove", name).CombinedOutput(); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	tb.Logf("lab: userdel %s: %v: %s", name, err, last)
 }
