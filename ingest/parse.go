@@ -437,7 +437,19 @@ func tag(l *Line, i int) bool {
 		}
 		j++
 	}
-	if j == i || j >= len(s) {
+	if j == i && j < len(s) && s[j] == '(' { // "(systemd)[pid]:", systemd --user's PAM lines
+		k := j + 1
+		for k < len(s) && s[k] != ')' && s[k] > ' ' && s[k] < 0x7f && k-j < maxProg {
+			k++
+		}
+		if k >= len(s) || s[k] != ')' || k == j+1 {
+			return false
+		}
+		j = k + 1
+		if j >= len(s) || (s[j] != '[' && s[j] != ':') {
+			return false
+		}
+	} else if j == i || j >= len(s) {
 		return false
 	}
 	prog := s[i:j]

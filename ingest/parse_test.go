@@ -89,6 +89,8 @@ func TestParse(t *testing.T) {
 			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd-auth", PID: 9, Message: "x"}},
 		{"bsd pam style program", june, "Jun  1 12:00:00 vm sshd(pam_unix)[4242]: session closed for user bob",
 			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 4242, Message: "session closed for user bob"}},
+		{"bsd systemd user manager", june, "Jun  1 12:00:00 vm (systemd)[7339]: pam_unix(systemd-user:session): session opened for user bob(uid=1000) by (uid=0)",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "(systemd)", PID: 7339, Message: "pam_unix(systemd-user:session): session opened for user bob(uid=1000) by (uid=0)"}},
 		{"bsd empty message", june, "Jun  1 12:00:00 vm sshd[1]:",
 			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1}},
 		{"bsd no space after colon", june, "Jun  1 12:00:00 vm sshd[1]:x",
