@@ -21,7 +21,7 @@ import (
 // a real journald and rsyslog (internal/lab), then classifies each captured
 // form with the sshwhy binary and checks every connection's event against
 // testdata/e2e/expected.txt. Needs root and no systemd as PID 1; takes about
-// a minute. -short skips it.
+// a minute. -short skips it; -artifacts keeps the captured logs.
 func TestE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: runs real daemons for about a minute; not in -short mode")
@@ -30,7 +30,8 @@ func TestE2E(t *testing.T) {
 	bin := buildSshwhy(t)
 	for _, level := range []string{"info", "verbose"} {
 		t.Run(level, func(t *testing.T) {
-			res := lab.Run(t, lab.RunConfig{LogLevel: level})
+			// With `go test -artifacts`, the captures (logs, ports.json) are kept.
+			res := lab.Run(t, lab.RunConfig{LogLevel: level, Out: t.ArtifactDir()})
 			if res.Err != nil {
 				t.Errorf("lab scenarios misbehaved (their expectations may not hold): %v", res.Err)
 			}
