@@ -115,17 +115,11 @@ type cause struct {
 	c        Cause
 	rule     string
 	detail   string
-	inferred bool        // deduced by the machine, not stated by a line
-	from     rules.Match // the match that stated it; its detail is rendered only if it wins
+	inferred bool // deduced by the machine, not stated by a line
 }
 
 // text is the cause's detail for people.
-func (c *cause) text() string {
-	if c.detail == "" && c.from.Rule != nil {
-		c.detail = c.from.Detail()
-	}
-	return c.detail
-}
+func (c *cause) text() string { return c.detail }
 
 // New returns a Machine that calls emit for every ended connection. It
 // checks that every rule names a known cause.
@@ -327,7 +321,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		if !c.authed && r.CausePreauth != "" {
 			cs = Cause(r.CausePreauth)
 		}
-		cc := cause{c: cs, rule: r.ID, from: *mt}
+		cc := cause{c: cs, rule: r.ID, detail: mt.Detail()}
 		if r.Weak {
 			if rank(cs) >= rank(c.bestWeak.c) {
 				c.bestWeak = cc
@@ -361,7 +355,7 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 			if c.ip == "" {
 				c.ip = f.IP
 			}
-			m.finish(c, cause{c: GraceTimeout, rule: r.ID, from: *mt}, true)
+			m.finish(c, cause{c: GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
 			return
 		}
 		m.single(l, mt, f.PID)
@@ -377,7 +371,7 @@ func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
 	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, ip: f.IP, port: f.Port,
 		start: l.Time, last: l.Time, prec: l.Prec}
 	c.addLine(l.Raw, m.opt.MaxLines)
-	m.emitConn(c, cause{c: Cause(mt.Rule.Cause), rule: mt.Rule.ID, from: *mt})
+	m.emitConn(c, cause{c: Cause(mt.Rule.Cause), rule: mt.Rule.ID, detail: mt.Detail()})
 }
 
 // finish ends a connection. A cause stated by a line wins; alt is used when

@@ -410,8 +410,8 @@ func (g *Group) Match(msg string, m *Match) bool {
 // Detail renders the rule's detail template with the match's fields.
 func (m *Match) Detail() string {
 	t := m.Rule.Detail
-	if t == "" {
-		return ""
+	if strings.IndexByte(t, '{') < 0 {
+		return t // no fields: no allocation
 	}
 	var b strings.Builder
 	for {

@@ -91,11 +91,11 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 
 // tuneGC trades memory the classifier does not need for speed: its live
 // heap is only the open connections, so the collector may let garbage grow
-// to 4x that, under a soft limit that keeps RSS flat. The GOGC and
+// to 10x that, under a soft limit that keeps RSS flat. The GOGC and
 // GOMEMLIMIT environment variables still win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(160 << 20)
