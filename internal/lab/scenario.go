@@ -337,8 +337,7 @@ type client struct {
 	cmd    *exec.Cmd
 	stdout *readyWriter
 	stderr *bytes.Buffer // written by exec's copier; read only after waited
-	waited chan struct{}
-	err    error
+	waited chan struct{} // closed when the process has exited
 }
 
 // readyWriter collects stdout and closes ready when a line "ready" arrives.
@@ -389,7 +388,7 @@ func (e *Env) startSSH(ctx context.Context, port int, l login, remote ...string)
 		return nil, err
 	}
 	go func() {
-		c.err = cmd.Wait()
+		cmd.Wait() // the exit status is in cmd.ProcessState
 		close(c.waited)
 	}()
 	go func() {
