@@ -1,0 +1,46 @@
+// Package index stores classify.Events in bleve and searches them.
+//
+// # Layout
+//
+// A data directory holds one bleve index ("shard") per UTC day of the
+// event's end time, and a manifest:
+//
+//	DIR/sshwhy-index.json          format name and version; a directory without it is refused
+//	DIR/writer.lock                flock'd by the one writer; holds its pid
+//	DIR/events-2026-11-23.bleve/   the events that ended on 2026-11-23 (UTC)
+//
+// Searches open only the shards their time range needs and join them with a
+// bleve IndexAlias. Retention (Retain) removes whole shards; nothing is ever
+// deleted inside a shard.
+//
+// # Documents
+//
+// The document id is Event.ID (classify.EventID), so indexing the same
+// input twice replaces documents instead of adding them. The mapping is
+// lean: keyword fields for the exact attributes, datetimes for start and
+// end, numbers for ports, pids, durations and failure counts, an IP field
+// for CIDR ranges, analysed text only for the evidence lines and the
+// detail, and the event itself once, as JSON in a stored, unindexed field.
+// There is no _all field. Documents are built directly (Batch.IndexAdvanced)
+// rather than through bleve's reflection-based mapping; the mapping saved in
+// each shard describes the same fields so query analysis matches.
+//
+// # Concurrency
+//
+// bleve (scorch) keeps its state in a bolt file per shard, and bolt takes
+// an flock on it: exclusive for a writer, shared for a read-only opener. So:
+//
+//   - One writer per data directory. OpenWriter takes DIR/writer.lock; a
+//     second writer waits at most WriterOptions.LockTimeout and then gets an
+//     error wrapping ErrInUse that names the holder's pid. It never hangs.
+//   - Readers (OpenReader) take no directory lock and open shards read-only
+//     with a bolt timeout. A shard the writer has open at that moment cannot
+//     be opened (exclusive flock); the reader gets an error wrapping ErrInUse
+//     after ReaderOptions.OpenTimeout. The writer keeps only a few shards open
+//     (the most recently written days) and closes the rest, so during a
+//     backfill the days it has finished are searchable; the day being
+//     written is not until the writer is done. Searching through a running
+//     writer is the agent's job.
+//   - A reader holding a shard open briefly blocks the writer from opening
+//     that shard; the writer waits up to WriterOptions.ShardTimeout.
+package index

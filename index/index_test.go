@@ -1,0 +1,557 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sshwhy/sshwhy/classify"
+)
+
+func mustTime(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// fixture is a small set of events over four UTC days, each with an id
+// that names it, so expectations read as lists of names.
+func fixture(t testing.TB) []*classify.Event {
+	mk := func(id, end string, dur float64, cause classify.Cause, host, ip, user, phase string, lines ...string) *classify.Event {
+		e := &classify.Event{
+			ID: id, End: mustTime(t, end), Host: host, Program: "sshd", PID: 100 + len(id), SrcIP: ip,
+			SrcPort: 40000 + int(id[0]), User: user, Cause: cause, Confidence: classify.Certain, Phase: phase,
+			DurationS: dur, Lines: lines, Source: "/var/log/auth.log", Prec: 6,
+		}
+		e.Start = e.End.Add(-time.Duration(dur * float64(time.Second)))
+		return e
+	}
+	a := mk("a", "2026-11-20T10:00:00Z", 4.6, classify.AuthFailure, "bastion", "203.0.113.7", "root", classify.Preauth,
+		"2026-11-20T10:00:00.000000+00:00 bastion sshd[101]: Failed password for root from 203.0.113.7 port 40097 ssh2",
+		"2026-11-20T10:00:00.000000+00:00 bastion sshd[101]: Failed password for root from 203.0.113.7 port 40097 ssh2",
+		"2026-11-20T10:00:00.000000+00:00 bastion sshd[101]: Connection closed by authenticating user root 203.0.113.7 port 40097 [preauth]")
+	a.AuthFailures = 3
+	a.AuthMethods = []string{"password"}
+	b := mk("b", "2026-11-21T23:59:59.999Z", 0.2, classify.Probe, "web1", "203.0.113.200", "", classify.Preauth,
+		"2026-11-21T23:59:59.999000+00:00 web1 sshd[101]: Connection closed by 203.0.113.200 port 40098 [preauth]")
+	c := mk("c", "2026-11-22T00:00:00Z", 7200, classify.ClientTimeout, "bastion", "2001:db8::5", "alice", classify.Postauth,
+		"2026-11-22T00:00:00.000000+00:00 bastion sshd[101]: Timeout, client not responding from user alice 2001:db8::5 port 40099")
+	d := mk("d", "2026-11-22T12:30:00Z", 0.1, classify.NegotiationFailure, "web1", "198.51.100.9", "", classify.Preauth,
+		"2026-11-22T12:30:00.000000+00:00 web1 sshd[101]: Unable to negotiate with 198.51.100.9 port 40100: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]")
+	d.Detail = "kex"
+	e := mk("e", "2026-11-23T08:15:30.5Z", 2, classify.AuthFailure, "bastion", "2001:db8:1::77", "\x1b[31mevil\x07 from 6.6.6.6", classify.Preauth,
+		"2026-11-23T08:15:30.500000+00:00 bastion sshd[101]: Invalid user \x1b[31mevil\x07 from 6.6.6.6 from 2001:db8:1::77 port 40101")
+	e.AuthFailures = 1
+	f := mk("f", "2026-11-23T09:00:00Z", 3600, classify.UserLogout, "web1", "192.0.2.10", "bob", classify.Postauth,
+		"2026-11-23T09:00:00.000000+00:00 web1 sshd[101]: Received disconnect from 192.0.2.10 port 40102:11: disconnected by user",
+		"2026-11-23T09:00:00.000000+00:00 web1 sshd[101]: Disconnected from user bob 192.0.2.10 port 40102")
+	return []*classify.Event{a, b, c, d, e, f}
+}
+
+// writeFixture indexes the fixture in a fresh data directory.
+func writeFixture(t *testing.T) (string, []*classify.Event) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	evs := fixture(t)
+	if _, err := Write(dir, evs); err != nil {
+		t.Fatal(err)
+	}
+	return dir, evs
+}
+
+func openReader(t *testing.T, dir string) *Reader {
+	t.Helper()
+	r, err := OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// ids searches and returns the ids found, in result order.
+func ids(t *testing.T, r *Reader, q Query, opt SearchOptions) ([]string, error) {
+	t.Helper()
+	var out []string
+	_, err := r.Search(context.Background(), q, opt, func(e *classify.Event) error {
+		out = append(out, e.ID)
+		return nil
+	})
+	return out, err
+}
+
+func TestSearch(t *testing.T) {
+	dir, _ := writeFixture(t)
+	r := openReader(t, dir)
+	ts := func(s string) time.Time { return mustTime(t, s) }
+	tests := []struct {
+		name string
+		q    Query
+		want string // ids in time order
+	}{
+		{"everything", Query{}, "abcdef"},
+		{"cause", Query{Causes: []classify.Cause{classify.AuthFailure}}, "ae"},
+		{"causes", Query{Causes: []classify.Cause{classify.Probe, classify.ClientTimeout}}, "bc"},
+		{"ip", Query{IPs: []string{"203.0.113.7"}}, "a"},
+		{"ipv4 cidr", Query{IPs: []string{"203.0.113.0/24"}}, "ab"},
+		{"ipv4 cidr upper half", Query{IPs: []string{"203.0.113.128/25"}}, "b"},
+		{"ipv4 cidr /0 excludes v6", Query{IPs: []string{"0.0.0.0/0"}}, "abdf"},
+		{"ipv6", Query{IPs: []string{"2001:db8::5"}}, "c"},
+		{"ipv6 cidr", Query{IPs: []string{"2001:db8::/32"}}, "ce"},
+		{"ipv6 cidr /48", Query{IPs: []string{"2001:db8:1::/48"}}, "e"},
+		{"ips", Query{IPs: []string{"192.0.2.0/24", "2001:db8::5"}}, "cf"},
+		{"user", Query{Users: []string{"alice"}}, "c"},
+		{"hostile user", Query{Users: []string{"\x1b[31mevil\x07 from 6.6.6.6"}}, "e"},
+		{"user is exact", Query{Users: []string{"ALICE"}}, ""},
+		{"host", Query{Hosts: []string{"web1"}}, "bdf"},
+		{"phase", Query{Phases: []string{classify.Postauth}}, "cf"},
+		{"inclusive bounds", Query{Since: ts("2026-11-21T23:59:59.999Z"), Until: ts("2026-11-22T00:00:00Z")}, "bc"},
+		{"since a nanosecond later", Query{Since: ts("2026-11-22T00:00:00.000000001Z")}, "def"},
+		{"until", Query{Until: ts("2026-11-20T10:00:00Z")}, "a"},
+		{"until a nanosecond earlier", Query{Until: ts("2026-11-20T09:59:59.999999999Z")}, ""},
+		{"range over shards", Query{Since: ts("2026-11-22T12:00:00Z"), Until: ts("2026-11-23T08:15:30.5Z")}, "de"},
+		{"range in one minute", Query{Since: ts("2026-11-23T08:15:30Z"), Until: ts("2026-11-23T08:15:31Z")}, "e"},
+		{"range without events", Query{Since: ts("2026-11-24T00:00:00Z")}, ""},
+		{"combined", Query{Causes: []classify.Cause{classify.AuthFailure}, IPs: []string{"2001:db8::/32"}, Since: ts("2026-11-23T00:00:00Z")}, "e"},
+		{"word", Query{Text: "diffie-hellman-group1-sha1"}, "d"},
+		{"word case", Query{Text: "PREAUTH"}, "abd"},
+		{"phrase", Query{Text: `"Connection closed by"`}, "ab"},
+		{"phrase with address", Query{Text: `"closed by 203.0.113.200 port"`}, "b"},
+		{"phrase across lines never matches", Query{Text: `"ssh2 connection"`}, ""},
+		{"address in lines", Query{Text: `"2001:db8:1::77"`}, "e"},
+		{"keyword field", Query{Text: "user:root"}, "a"},
+		{"detail", Query{Text: "detail:kex"}, "d"},
+		{"must and must not", Query{Text: "+host:web1 -cause:probe"}, "df"},
+		{"number", Query{Text: "auth_failures:3"}, "a"},
+		{"number range", Query{Text: "duration_s:>3600"}, "c"},
+		{"number range inclusive", Query{Text: "duration_s:>=3600"}, "cf"},
+		{"number range below", Query{Text: "duration_s:<1"}, "bd"},
+		{"pid and port", Query{Text: "+pid:101 +src_port:40097"}, "a"},
+		{"terms are alternatives", Query{Text: "user:alice user:bob"}, "cf"},
+		{"ip field in text", Query{Text: `ip:"2001:db8::/32"`}, "ce"},
+		{"end range in text", Query{Text: `end:>="2026-11-23T00:00:00Z"`}, "ef"},
+		{"end range exclusive", Query{Text: `end:>"2026-11-23T08:15:30.5Z"`}, "f"},
+		{"start range in text", Query{Text: `start:<"2026-11-20T09:59:56Z"`}, "a"},
+		{"hour keyword", Query{Text: "hour:2026-11-22T12"}, "d"},
+		{"auth method", Query{Text: "auth_method:password"}, "a"},
+		{"wildcard", Query{Text: "user:ali*"}, "c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ids(t, r, tt.q, SearchOptions{Sort: FieldEnd})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := strings.Join(got, ""); s != tt.want {
+				t.Errorf("got %q, want %q", s, tt.want)
+			}
+		})
+	}
+}
+
+func TestSearchOrder(t *testing.T) {
+	dir, _ := writeFixture(t)
+	r := openReader(t, dir)
+	tests := []struct {
+		opt  SearchOptions
+		want string
+	}{
+		{SearchOptions{}, "abcdef"},
+		{SearchOptions{Limit: 2}, "ef"}, // the newest two, in time order
+		{SearchOptions{Sort: "end", Limit: 2}, "ab"},
+		{SearchOptions{Sort: "-end", Limit: 2}, "fe"},
+		{SearchOptions{Sort: "-end"}, "fedcba"},
+		{SearchOptions{Sort: "duration_s"}, "bdeafc"}, // 0.1 and 0.2 both round to 0: then by end
+		{SearchOptions{Sort: "-duration_s"}, "cfaedb"},
+		{SearchOptions{Sort: "-auth_failures", Limit: 2}, "ae"},
+		{SearchOptions{Sort: "host"}, "acebdf"},
+	}
+	for _, tt := range tests {
+		got, err := ids(t, r, Query{}, tt.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := strings.Join(got, ""); s != tt.want {
+			t.Errorf("%+v: got %q, want %q", tt.opt, s, tt.want)
+		}
+	}
+}
+
+func TestEventRoundTrip(t *testing.T) {
+	dir, evs := writeFixture(t)
+	r := openReader(t, dir)
+	var got []*classify.Event
+	if _, err := r.Search(context.Background(), Query{}, SearchOptions{Sort: FieldEnd}, func(e *classify.Event) error {
+		got = append(got, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("got %d events, want %d", len(got), len(evs))
+	}
+	for i, want := range evs {
+		g := *got[i]
+		w := *want
+		if !g.Start.Equal(w.Start) || !g.End.Equal(w.End) {
+			t.Errorf("%s: times %v %v, want %v %v", w.ID, g.Start, g.End, w.Start, w.End)
+		}
+		g.Start, g.End, w.Start, w.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: got\n%+v\nwant\n%+v", w.ID, g, w)
+		}
+	}
+}
+
+func TestSearchErrors(t *testing.T) {
+	dir, _ := writeFixture(t)
+	r := openReader(t, dir)
+	ts := func(s string) time.Time { return mustTime(t, s) }
+	tests := []struct {
+		name string
+		q    Query
+		opt  SearchOptions
+		want string
+	}{
+		{"cause", Query{Causes: []classify.Cause{"bored"}}, SearchOptions{}, `unknown cause "bored"`},
+		{"ip", Query{IPs: []string{"203.0.113.300"}}, SearchOptions{}, `"203.0.113.300" is neither an IP address nor a CIDR prefix`},
+		{"cidr", Query{IPs: []string{"10.0.0.0/33"}}, SearchOptions{}, `"10.0.0.0/33" is neither`},
+		{"phase", Query{Phases: []string{"during"}}, SearchOptions{}, `unknown phase "during"`},
+		{"reversed range", Query{Since: ts("2026-11-23T00:00:00Z"), Until: ts("2026-11-22T00:00:00Z")}, SearchOptions{}, "ends"},
+		{"syntax", Query{Text: "user:"}, SearchOptions{}, `query "user:": syntax error`},
+		{"quote", Query{Text: `"Connection closed`}, SearchOptions{}, `unterminated quote`},
+		{"date", Query{Text: `end:>"yesterday"`}, SearchOptions{}, `invalid time`},
+		{"number field", Query{Text: "pid:abc"}, SearchOptions{}, `pid takes a number, not "abc"`},
+		{"time field", Query{Text: "end:2026"}, SearchOptions{}, "end is a time"},
+		{"time field number", Query{Text: "end:>5"}, SearchOptions{}, "end is a time"},
+		{"date on keyword", Query{Text: `user:>"2026-11-23T00:00:00Z"`}, SearchOptions{}, "user is not a time field"},
+		{"ip in text", Query{Text: `ip:"nope"`}, SearchOptions{}, `ip takes an address or CIDR prefix, not "nope"`},
+		{"sort", Query{}, SearchOptions{Sort: "lines"}, `cannot sort by "lines"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ids(t, r, tt.q, tt.opt)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, ErrBadQuery) {
+				t.Errorf("error %q does not wrap ErrBadQuery", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := r.Count(context.Background(), Query{}, "lines", 0); !errors.Is(err, ErrBadQuery) {
+		t.Errorf("count by lines: %v", err)
+	}
+}
+
+func TestCount(t *testing.T) {
+	dir, _ := writeFixture(t)
+	r := openReader(t, dir)
+	ts := func(s string) time.Time { return mustTime(t, s) }
+	tests := []struct {
+		by      string
+		q       Query
+		limit   int
+		want    []Bucket
+		other   int
+		missing int
+	}{
+		{FieldCause, Query{}, 0, []Bucket{{"auth_failure", 2}, {"client_timeout", 1}, {"negotiation_failure", 1}, {"probe", 1}, {"user_logout", 1}}, 0, 0},
+		{FieldCause, Query{}, 2, []Bucket{{"auth_failure", 2}, {"client_timeout", 1}}, 3, 0},
+		{FieldHost, Query{Since: ts("2026-11-22T00:00:00Z")}, 0, []Bucket{{"bastion", 2}, {"web1", 2}}, 0, 0},
+		{FieldUser, Query{}, 0, []Bucket{{"\x1b[31mevil\x07 from 6.6.6.6", 1}, {"alice", 1}, {"bob", 1}, {"root", 1}}, 0, 2},
+		{FieldSrcIP, Query{IPs: []string{"203.0.113.0/24"}}, 0, []Bucket{{"203.0.113.200", 1}, {"203.0.113.7", 1}}, 0, 0},
+		{FieldHour, Query{Since: ts("2026-11-22T00:00:00Z")}, 0, []Bucket{{"2026-11-22T00", 1}, {"2026-11-22T12", 1}, {"2026-11-23T08", 1}, {"2026-11-23T09", 1}}, 0, 0},
+		{FieldCause, Query{Causes: []classify.Cause{classify.RateLimited}}, 0, nil, 0, 0},
+	}
+	for _, tt := range tests {
+		c, err := r.Count(context.Background(), tt.q, tt.by, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c.Buckets, tt.want) || c.Other != tt.other || c.Missing != tt.missing {
+			t.Errorf("count by %s %+v: got %+v other %d missing %d, want %+v other %d missing %d",
+				tt.by, tt.q, c.Buckets, c.Other, c.Missing, tt.want, tt.other, tt.missing)
+		}
+	}
+}
+
+func docCount(t *testing.T, dir string) uint64 {
+	t.Helper()
+	r, err := OpenReader(dir, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n, err := r.DocCount(time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestReindexAddsNothing(t *testing.T) {
+	dir, evs := writeFixture(t)
+	if n := docCount(t, dir); n != uint64(len(evs)) {
+		t.Fatalf("%d documents after the first run, want %d", n, len(evs))
+	}
+	// Again, in one run twice over, and with the ids left for the index to compute.
+	again := fixture(t)
+	for _, e := range again {
+		e.ID = ""
+	}
+	if _, err := Write(dir, append(fixture(t), fixture(t)...)); err != nil {
+		t.Fatal(err)
+	}
+	if n := docCount(t, dir); n != uint64(len(evs)) {
+		t.Errorf("%d documents after re-indexing, want %d", n, len(evs))
+	}
+	if _, err := Write(dir, again); err != nil {
+		t.Fatal(err)
+	}
+	// Computed ids differ from the fixture's hand-written ones: now twice as many.
+	if n := docCount(t, dir); n != 2*uint64(len(evs)) {
+		t.Errorf("%d documents after indexing without ids, want %d", n, 2*len(evs))
+	}
+	if _, err := Write(dir, again); err != nil {
+		t.Fatal(err)
+	}
+	if n := docCount(t, dir); n != 2*uint64(len(evs)) {
+		t.Errorf("%d documents after re-indexing without ids, want %d", n, 2*len(evs))
+	}
+}
+
+func TestManyShardsInTimeOrder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	evs := genEvents(3000, 6)
+	// Indexed out of order, in small batches, few shards open at a time.
+	shuffled := append([]*classify.Event(nil), evs...)
+	sort.Slice(shuffled, func(i, j int) bool { return shuffled[i].ID < shuffled[j].ID })
+	w, err := OpenWriter(dir, WriterOptions{BatchSize: 97, MaxOpenShards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range shuffled {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Added != len(evs) || st.Shards != 6 {
+		t.Errorf("stats %+v, want %d added to 6 shards", st, len(evs))
+	}
+	r := openReader(t, dir)
+	if n := len(r.Shards()); n != 6 {
+		t.Errorf("%d shards, want 6", n)
+	}
+	for _, opt := range []SearchOptions{{}, {Sort: FieldEnd}, {Limit: 2500}} {
+		var got []*classify.Event
+		res, err := r.Search(context.Background(), Query{}, opt, func(e *classify.Event) error {
+			got = append(got, e)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := len(evs)
+		if opt.Limit > 0 {
+			want = opt.Limit
+		}
+		if len(got) != want || res.Total != uint64(len(evs)) || res.Shards != 6 {
+			t.Errorf("%+v: %d events (total %d, %d shards), want %d (total %d, 6 shards)", opt, len(got), res.Total, res.Shards, want, len(evs))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].End.Before(got[i-1].End) {
+				t.Fatalf("%+v: event %d (%v) before event %d (%v)", opt, i, got[i].End, i-1, got[i-1].End)
+			}
+		}
+		if opt.Limit > 0 && !got[len(got)-1].End.Equal(evs[len(evs)-1].End) {
+			t.Errorf("%+v: the last event is not the newest", opt)
+		}
+	}
+	// A range inside one day opens only that day's shard.
+	day := dayOf(evs[0].End).Add(48 * time.Hour)
+	n := 0
+	for _, e := range evs {
+		if !e.End.Before(day.Add(3*time.Hour)) && !e.End.After(day.Add(5*time.Hour)) {
+			n++
+		}
+	}
+	res, err := r.Search(context.Background(), Query{Since: day.Add(3 * time.Hour), Until: day.Add(5 * time.Hour)}, SearchOptions{}, func(*classify.Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != uint64(n) || res.Shards != 1 {
+		t.Errorf("range in one day: total %d in %d shards, want %d in 1", res.Total, res.Shards, n)
+	}
+}
+
+// TestTimeRange compares range queries with a brute-force filter over
+// events scattered across minute and hour boundaries.
+func TestTimeRange(t *testing.T) {
+	base := mustTime(t, "2026-11-22T21:58:00Z")
+	var evs []*classify.Event
+	var times []time.Time
+	for i := 0; i < 400; i++ {
+		// Clustered around boundaries: xx:59:59.9, xx:00:00, odd nanoseconds.
+		at := base.Add(time.Duration(i*i) * 777_777_777 % (6 * time.Hour))
+		if i%7 == 0 {
+			at = at.Truncate(time.Minute)
+		}
+		if i%11 == 0 {
+			at = at.Truncate(time.Hour).Add(-time.Nanosecond)
+		}
+		times = append(times, at)
+		evs = append(evs, &classify.Event{ID: fmt.Sprint("t", i), End: at, Cause: classify.Probe})
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := Write(dir, evs); err != nil {
+		t.Fatal(err)
+	}
+	r := openReader(t, dir)
+	probe := append([]time.Time{{}}, times...)
+	for i := 0; i < len(probe); i += 3 {
+		for j := 0; j < len(probe); j += 29 {
+			lo, hi := probe[i], probe[(j+i)%len(probe)]
+			if i%2 == 1 && !lo.IsZero() {
+				lo = lo.Add(time.Nanosecond)
+			}
+			if !lo.IsZero() && !hi.IsZero() && hi.Before(lo) {
+				lo, hi = hi, lo
+			}
+			want := 0
+			for _, at := range times {
+				if (lo.IsZero() || !at.Before(lo)) && (hi.IsZero() || !at.After(hi)) {
+					want++
+				}
+			}
+			res, err := r.Search(context.Background(), Query{Since: lo, Until: hi}, SearchOptions{Limit: 1}, func(*classify.Event) error { return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Total != uint64(want) {
+				t.Errorf("[%v, %v]: %d events, want %d", lo, hi, res.Total, want)
+			}
+		}
+	}
+}
+
+func TestRetain(t *testing.T) {
+	dir, _ := writeFixture(t)
+	// Things that are not shards must survive.
+	foreign := []string{"notes.txt", "events-2026-11-19.bleve.bak", "events-garbage.bleve", "events-2026-02-30.bleve"}
+	for _, f := range foreign {
+		if err := os.MkdirAll(filepath.Join(dir, f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := OpenWriter(dir, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := w.Retain(mustTime(t, "2026-11-22T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range removed {
+		names = append(names, s.Name())
+	}
+	if want := "events-2026-11-20.bleve events-2026-11-21.bleve"; strings.Join(names, " ") != want {
+		t.Errorf("removed %v, want %s", names, want)
+	}
+	ents, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	want := "events-2026-02-30.bleve events-2026-11-19.bleve.bak events-2026-11-22.bleve events-2026-11-23.bleve events-garbage.bleve notes.txt sshwhy-index.json writer.lock"
+	if got := strings.Join(left, " "); got != want {
+		t.Errorf("left %s\nwant %s", got, want)
+	}
+	r := openReader(t, dir)
+	got, err := ids(t, r, Query{}, SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(got, ""); s != "cdef" {
+		t.Errorf("after retention found %q, want cdef", s)
+	}
+	// A cutoff inside a day keeps that day's shard.
+	w, err = OpenWriter(dir, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err = w.Retain(mustTime(t, "2026-11-22T23:59:59Z"))
+	if err != nil || len(removed) != 0 {
+		t.Errorf("cutoff inside a day removed %v (%v)", removed, err)
+	}
+	w.Close()
+}
+
+func TestNotBefore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	w, err := OpenWriter(dir, WriterOptions{NotBefore: mustTime(t, "2026-11-22T00:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range fixture(t) {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Added != 4 || st.Skipped != 2 {
+		t.Errorf("stats %+v, want 4 added, 2 skipped", st)
+	}
+	if n := docCount(t, dir); n != 4 {
+		t.Errorf("%d documents, want 4", n)
+	}
+}
+
+func TestEventWithoutTime(t *testing.T) {
+	w, err := OpenWriter(filepath.Join(t.TempDir(), "data"), WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Add(&classify.Event{Cause: classify.Unknown}); err == nil || !strings.Contains(err.Error(), "neither start nor end") {
+		t.Errorf("event without time: %v", err)
+	}
+}
+
+func TestEmptyResults(t *testing.T) {
+	dir, _ := writeFixture(t)
+	r := openReader(t, dir)
+	res, err := r.Search(context.Background(), Query{Since: mustTime(t, "2030-01-01T00:00:00Z")}, SearchOptions{}, func(*classify.Event) error {
+		t.Error("callback for an empty result")
+		return nil
+	})
+	if err != nil || res.Total != 0 || res.Shards != 0 {
+		t.Errorf("result %+v, %v", res, err)
+	}
+	c, err := r.Count(context.Background(), Query{Since: mustTime(t, "2030-01-01T00:00:00Z")}, FieldCause, 0)
+	if err != nil || c.Total != 0 || len(c.Buckets) != 0 {
+		t.Errorf("count %+v, %v", c, err)
+	}
+}

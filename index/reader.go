@@ -1,0 +1,337 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+
+	"github.com/sshwhy/sshwhy/classify"
+)
+
+// ReaderOptions tune a Reader; zero values take the defaults.
+type ReaderOptions struct {
+	// OpenTimeout bounds the wait for a shard a writer holds; default 1s.
+	OpenTimeout time.Duration
+}
+
+// Reader searches a data directory. It opens shards read-only, lazily:
+// only those a query's time range needs. A Reader is not safe for
+// concurrent use.
+type Reader struct {
+	dir    string
+	opt    ReaderOptions
+	all    []Shard
+	open   map[string]bleve.Index
+	opened int // shards opened by the last query (for tests and benchmarks)
+}
+
+// OpenReader opens the data directory dir for searching. It fails with an
+// error wrapping ErrNoIndex when there is none, and with a clear error for a
+// directory that is not sshwhy's.
+func OpenReader(dir string, opt ReaderOptions) (*Reader, error) {
+	if opt.OpenTimeout <= 0 {
+		opt.OpenTimeout = time.Second
+	}
+	if err := checkDir(dir, false); err != nil {
+		return nil, err
+	}
+	all, err := listShards(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{dir: dir, opt: opt, all: all, open: make(map[string]bleve.Index)}, nil
+}
+
+// Shards lists the day shards present when the reader was opened.
+func (r *Reader) Shards() []Shard { return r.all }
+
+// Close closes the shards the reader opened.
+func (r *Reader) Close() error {
+	var err error
+	for name, idx := range r.open {
+		if cerr := idx.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		delete(r.open, name)
+	}
+	return err
+}
+
+// index returns an alias over the shards covering [since, until], opening
+// them as needed; nil when no shard does.
+func (r *Reader) index(since, until time.Time) (bleve.IndexAlias, error) {
+	need := shardsBetween(r.all, since, until)
+	r.opened = len(need)
+	if len(need) == 0 {
+		return nil, nil
+	}
+	idxs := make([]bleve.Index, 0, len(need))
+	for _, s := range need {
+		idx := r.open[s.Name()]
+		if idx == nil {
+			var err error
+			idx, err = r.openShard(s)
+			if err != nil {
+				return nil, err
+			}
+			r.open[s.Name()] = idx
+		}
+		idxs = append(idxs, idx)
+	}
+	return bleve.NewIndexAlias(idxs...), nil
+}
+
+func (r *Reader) openShard(s Shard) (bleve.Index, error) {
+	idx, err := safeOpen(s.Path, map[string]interface{}{
+		"read_only":    true,
+		"bolt_timeout": r.opt.OpenTimeout.String(),
+	})
+	if err == nil {
+		if err = checkShard(s.Path, idx); err == nil {
+			return idx, nil
+		}
+		_ = idx.Close()
+	}
+	if errors.Is(err, bleve.ErrorIndexMetaMissing) && writerActive(r.dir) {
+		// A writer is creating this shard right now.
+		return nil, fmt.Errorf("%w: shard %s is being created by another process%s; try again when it is done",
+			ErrInUse, s.Name(), lockHolder(r.dir))
+	}
+	return nil, shardOpenError(s.Path, err)
+}
+
+// Sort keys accepted by SearchOptions.Sort (prefix "-" for descending).
+var SortKeys = []string{FieldEnd, FieldDuration, FieldFailures, FieldCause, FieldUser, FieldSrcIP, FieldHost}
+
+// SearchOptions shape the result list.
+type SearchOptions struct {
+	// Limit is the most events to return; 0 returns all of them.
+	Limit int
+	// Sort is a key from SortKeys, "-" first for descending, or "" for
+	// the default: the newest Limit events, returned oldest first (like
+	// tail). Ties are broken by end time, then by id, so order is stable.
+	Sort string
+}
+
+// Result is the outcome of Search.
+type Result struct {
+	Total  uint64 // events matching, whatever the limit
+	Shards int    // day shards searched
+}
+
+// Search finds the events matching q and calls fn for each, in the order
+// opt asks for. fn's error stops the search and is returned.
+func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func(*classify.Event) error) (Result, error) {
+	bq, err := q.bleveQuery()
+	if err != nil {
+		return Result{}, err
+	}
+	order, reverse, err := sortOrder(opt.Sort, opt.Limit)
+	if err != nil {
+		return Result{}, err
+	}
+	idx, err := r.index(q.Since, q.Until)
+	if err != nil || idx == nil {
+		return Result{}, err
+	}
+	res := Result{Shards: r.opened}
+	const page = 1000
+	remaining := opt.Limit
+	var after []string
+	var buf []*classify.Event
+	for {
+		size := page
+		if opt.Limit > 0 && remaining < size {
+			size = remaining
+		}
+		req := bleve.NewSearchRequestOptions(bq, size, 0, false)
+		req.Fields = []string{fieldEvent}
+		req.SortBy(order)
+		req.Score = bleve.ScoreNone
+		if after != nil {
+			req.SetSearchAfter(after)
+		}
+		sr, err := idx.SearchInContext(ctx, req)
+		if err != nil {
+			return res, searchError(err)
+		}
+		if after == nil {
+			res.Total = sr.Total
+		}
+		for _, hit := range sr.Hits {
+			e, err := hitEvent(hit)
+			if err != nil {
+				return res, err
+			}
+			if reverse {
+				buf = append(buf, e)
+			} else if err := fn(e); err != nil {
+				return res, err
+			}
+		}
+		remaining -= len(sr.Hits)
+		if len(sr.Hits) < size || (opt.Limit > 0 && remaining <= 0) {
+			break
+		}
+		after = sr.Hits[len(sr.Hits)-1].Sort
+	}
+	for i := len(buf) - 1; i >= 0; i-- {
+		if err := fn(buf[i]); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// sortOrder translates a sort key into bleve's sort order; reverse tells
+// that the hits must be returned in the opposite order (the default).
+func sortOrder(key string, limit int) (order []string, reverse bool, err error) {
+	if key == "" {
+		if limit > 0 {
+			return []string{"-" + FieldEnd, "-_id"}, true, nil
+		}
+		key = FieldEnd
+	}
+	field := strings.TrimPrefix(key, "-")
+	ok := false
+	for _, k := range SortKeys {
+		ok = ok || k == field
+	}
+	if !ok {
+		return nil, false, badQuery("cannot sort by %q (keys: %s, with - for descending)", key, strings.Join(SortKeys, ", "))
+	}
+	order = []string{key}
+	desc := strings.HasPrefix(key, "-")
+	if field != FieldEnd {
+		if desc {
+			order = append(order, "-"+FieldEnd)
+		} else {
+			order = append(order, FieldEnd)
+		}
+	}
+	if desc {
+		return append(order, "-_id"), false, nil
+	}
+	return append(order, "_id"), false, nil
+}
+
+func hitEvent(hit *search.DocumentMatch) (*classify.Event, error) {
+	s, ok := hit.Fields[fieldEvent].(string)
+	if !ok {
+		return nil, fmt.Errorf("index: document %s has no stored event (written by another program?)", hit.ID)
+	}
+	e, err := decodeEvent([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("index: document %s: stored event is damaged: %v", hit.ID, err)
+	}
+	return e, nil
+}
+
+// searchError marks bleve's complaints about the query as ErrBadQuery.
+func searchError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	msg := err.Error()
+	for _, s := range []string{"parse", "syntax", "invalid", "unknown field", "TooManyClauses"} {
+		if strings.Contains(msg, s) {
+			return fmt.Errorf("%w: %v", ErrBadQuery, err)
+		}
+	}
+	return err
+}
+
+// CountKeys are the values CountBy accepts.
+var CountKeys = []string{FieldCause, FieldSrcIP, FieldUser, FieldHost, FieldHour}
+
+// Bucket is one value of a count and how many events have it.
+type Bucket struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Counts is the outcome of Count.
+type Counts struct {
+	Total   uint64   // events matching
+	Missing int      // matching events without the field (e.g. no user)
+	Buckets []Bucket // by count, largest first; for "hour", by hour
+	Other   int      // events in buckets beyond the limit
+	Shards  int      // day shards searched
+}
+
+// Count counts the events matching q by the values of the field by, one of
+// CountKeys. limit caps the buckets returned (0: all); counts are exact.
+func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Counts, error) {
+	ok := false
+	for _, k := range CountKeys {
+		ok = ok || k == by
+	}
+	if !ok {
+		return Counts{}, badQuery("cannot count by %q (keys: %s)", by, strings.Join(CountKeys, ", "))
+	}
+	bq, err := q.bleveQuery()
+	if err != nil {
+		return Counts{}, err
+	}
+	idx, err := r.index(q.Since, q.Until)
+	if err != nil || idx == nil {
+		return Counts{}, err
+	}
+	req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
+	req.Score = bleve.ScoreNone
+	// Every term from every shard: with a smaller size each shard would
+	// cut its own tail and the merged counts would be approximate.
+	req.AddFacet(by, bleve.NewFacetRequest(by, math.MaxInt32))
+	sr, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return Counts{}, searchError(err)
+	}
+	c := Counts{Total: sr.Total, Shards: r.opened}
+	f := sr.Facets[by]
+	if f == nil {
+		return c, nil
+	}
+	c.Missing = f.Missing
+	if f.Terms != nil {
+		for _, t := range f.Terms.Terms() {
+			c.Buckets = append(c.Buckets, Bucket{Value: t.Term, Count: t.Count})
+		}
+	}
+	if by == FieldHour {
+		sort.Slice(c.Buckets, func(i, j int) bool { return c.Buckets[i].Value < c.Buckets[j].Value })
+	} else {
+		sort.SliceStable(c.Buckets, func(i, j int) bool {
+			if c.Buckets[i].Count != c.Buckets[j].Count {
+				return c.Buckets[i].Count > c.Buckets[j].Count
+			}
+			return c.Buckets[i].Value < c.Buckets[j].Value
+		})
+	}
+	if limit > 0 && len(c.Buckets) > limit {
+		for _, b := range c.Buckets[limit:] {
+			c.Other += b.Count
+		}
+		c.Buckets = c.Buckets[:limit]
+	}
+	return c, nil
+}
+
+// DocCount is the number of events in the shards covering [since, until]
+// (zero bounds are open).
+func (r *Reader) DocCount(since, until time.Time) (uint64, error) {
+	idx, err := r.index(since, until)
+	if err != nil || idx == nil {
+		return 0, err
+	}
+	return idx.DocCount()
+}
+
+// Dir is the data directory.
+func (r *Reader) Dir() string { return r.dir }
