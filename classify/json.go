@@ -136,7 +136,11 @@ func (ev *Event) UnmarshalJSON(data []byte) error {
 	if ev.Start, ev.Prec, err = parseTime(aux.Start); err != nil {
 		return err
 	}
-	ev.End, _, err = parseTime(aux.End)
+	var endPrec int8
+	ev.End, endPrec, err = parseTime(aux.End)
+	if ev.Start.IsZero() {
+		ev.Prec = endPrec
+	}
 	return err
 }
 
