@@ -52,7 +52,7 @@ run: build
 		echo "# sshwhy classify /var/log/secure*"; $(BIN) classify /var/log/secure*; \
 	else \
 		echo "# no readable sshd log here: sshwhy classify testdata/sample/auth.log"; \
-		$(BIN) classify --login-grace-time 5s testdata/sample/auth.log; \
+		$(BIN) classify --login-grace-time 20s testdata/sample/auth.log; \
 	fi
 
 check: deps-test
