@@ -1,6 +1,12 @@
 package index
 
 import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -54,4 +60,65 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkWriteEvents indexes the events of a JSON-lines file (the output
+// of `sshwhy classify --format json`) named by $SSHWHY_BENCH_EVENTS, e.g.
+// classified loggen output: realistic evidence lines, unlike genEvents.
+func BenchmarkWriteEvents(b *testing.B) {
+	path := os.Getenv("SSHWHY_BENCH_EVENTS")
+	if path == "" {
+		b.Skip("set SSHWHY_BENCH_EVENTS to a JSON-lines events file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var evs []*classify.Event
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	for {
+		e := new(classify.Event)
+		if err := dec.Decode(e); err == io.EOF {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		start, cpu0 := time.Now(), cpuTime()
+		w, err := OpenWriter(dir, WriterOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range evs {
+			if err := w.Add(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		el := time.Since(start)
+		b.ReportMetric(float64(len(evs))/el.Seconds(), "events/s")
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(len(evs)), "cpu-µs/event")
+		b.ReportMetric(float64(dirSize(dir))/float64(len(evs)), "bytes/event")
+	}
+}
+
+// dirSize is the total size of the files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if i, err := d.Info(); err == nil {
+				n += i.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

@@ -125,21 +125,14 @@ func newDocBuilder(m *mapping.IndexMappingImpl) (*docBuilder, error) {
 	return &docBuilder{evidence: a}, nil
 }
 
-// storedEvent is the JSON kept in the index: the event plus the precision
-// of its timestamps, which the event's own JSON leaves out.
-type storedEvent struct {
-	*classify.Event
-	Prec int8 `json:"prec,omitempty"`
-}
-
-// decodeEvent reads back an event stored by docBuilder.
+// decodeEvent reads back an event stored by docBuilder: classify's own
+// JSON, which keeps the timestamps' precision.
 func decodeEvent(b []byte) (*classify.Event, error) {
-	s := storedEvent{Event: new(classify.Event)}
-	if err := json.Unmarshal(b, &s); err != nil {
+	e := new(classify.Event)
+	if err := json.Unmarshal(b, e); err != nil {
 		return nil, err
 	}
-	s.Event.Prec = s.Prec
-	return s.Event, nil
+	return e, nil
 }
 
 // docID is the document id of e: Event.ID, or computed like the
@@ -169,10 +162,7 @@ func (b *docBuilder) document(e *classify.Event) (*document.Document, error) {
 	if !canStoreTime(end) || !e.Start.IsZero() && !canStoreTime(e.Start) {
 		return nil, fmt.Errorf("event %s: time out of range (%s)", docID(e), end)
 	}
-	js, err := json.Marshal(storedEvent{Event: e, Prec: e.Prec})
-	if err != nil {
-		return nil, err
-	}
+	js := classify.AppendJSON(make([]byte, 0, 512+64*len(e.Lines)), e)
 	d := document.NewDocument(docID(e))
 	d.Fields = make([]document.Field, 0, 24)
 	keyword := func(name, v string, opt bindex.FieldIndexingOptions) {

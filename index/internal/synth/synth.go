@@ -144,3 +144,7 @@ func (g *Gen) Next() *classify.Event {
 	e.ID = classify.EventID(e.Host, e.PID, e.SrcPort, e.Start)
 	return e
 }
+
+// Scanners lists the generator's noisy source addresses: half of all
+// events come from them.
+func (g *Gen) Scanners() []string { return append([]string(nil), g.scanners...) }
