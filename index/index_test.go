@@ -530,13 +530,29 @@ func TestNotBefore(t *testing.T) {
 }
 
 func TestEventWithoutTime(t *testing.T) {
-	w, err := OpenWriter(filepath.Join(t.TempDir(), "data"), WriterOptions{})
+	dir := filepath.Join(t.TempDir(), "data")
+	w, err := OpenWriter(dir, WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
-	if err := w.Add(&classify.Event{Cause: classify.Unknown}); err == nil || !strings.Contains(err.Error(), "neither start nor end") {
-		t.Errorf("event without time: %v", err)
+	for _, e := range []*classify.Event{
+		{ID: "none", Cause: classify.Unknown},
+		{ID: "far", Cause: classify.Unknown, End: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "bad start", Cause: classify.Unknown, End: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Start: time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "start only", Cause: classify.Unknown, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.NoTime != 3 || st.Added != 1 {
+		t.Errorf("stats %+v, want 3 without time, 1 added", st)
+	}
+	if err := w.Add(&classify.Event{End: time.Now()}); err == nil {
+		t.Error("Add after Close did not fail")
 	}
 }
 

@@ -53,6 +53,7 @@ func (o *WriterOptions) defaults() {
 type WriterStats struct {
 	Added   int // events handed to bleve (an event indexed again replaces itself)
 	Skipped int // events older than WriterOptions.NotBefore
+	NoTime  int // events without a usable time (no timestamps in the input, or a year outside 1–9999): not indexed
 	Batches int
 	Shards  int // distinct day shards written
 }
@@ -152,12 +153,16 @@ func (w *Writer) Stats() WriterStats {
 // Add queues e for indexing. Events are applied in batches; an error of an
 // earlier batch is returned by a later Add, Flush or Close.
 func (w *Writer) Add(e *classify.Event) error {
+	if w.closed {
+		return errors.New("index: writer is closed")
+	}
 	if err := w.asyncErr(); err != nil {
 		return err
 	}
 	t := eventTime(e)
-	if t.IsZero() {
-		return fmt.Errorf("index: event %s has neither start nor end time", docID(e))
+	if t.IsZero() || !canStoreTime(t) || !e.Start.IsZero() && !canStoreTime(e.Start) {
+		w.stats.NoTime++
+		return nil
 	}
 	if !w.opt.NotBefore.IsZero() && t.Before(w.opt.NotBefore) {
 		w.stats.Skipped++

@@ -127,7 +127,7 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 		}
 		return err
 	}
-	fmt.Fprint(stderr, st.summary(true))
+	fmt.Fprint(stderr, st.summary(false))
 	fmt.Fprint(stderr, indexSummary(dataDir, ws, removed, elapsed, keep))
 	return nil
 }
@@ -141,6 +141,9 @@ func indexSummary(dir string, ws index.WriterStats, removed []index.Shard, elaps
 	}
 	fmt.Fprintf(&b, "sshwhy: indexed %d events into %d day shard(s) of %s in %s (%.0f events/s)",
 		ws.Added, ws.Shards, dir, elapsed.Round(time.Millisecond), rate)
+	if ws.NoTime > 0 {
+		fmt.Fprintf(&b, "; %d events without a usable time were not indexed (input without timestamps?)", ws.NoTime)
+	}
 	if ws.Skipped > 0 {
 		fmt.Fprintf(&b, "; skipped %d events older than --retain %s", ws.Skipped, keep)
 	}

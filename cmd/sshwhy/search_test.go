@@ -225,3 +225,15 @@ func TestIndexRetain(t *testing.T) {
 		t.Errorf("bad --retain: %v", err)
 	}
 }
+
+func TestIndexEventsWithoutTime(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	bare := "Connection closed by 192.0.2.1 port 4000 [preauth]\n"
+	_, errOut, err := runCmd(t, "", "index", "--data", data, "--program", "sshd", writeTemp(t, "bare.log", bare))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "indexed 0 events") || !strings.Contains(errOut, "1 events without a usable time were not indexed") {
+		t.Errorf("summary: %s", errOut)
+	}
+}
