@@ -53,6 +53,9 @@ func TestE2E(t *testing.T) {
 					args := append([]string{"classify", "--format", "json", "--login-grace-time", grace}, f.args...)
 					events := runClassifyJSON(t, bin, args...)
 					checkEvents(t, events, res.Conns, want, level, f.prec)
+					if f.name == "rfc3339" {
+						checkIndexRoundTrip(t, bin, append([]string{"--login-grace-time", grace}, f.args...), events)
+					}
 				})
 			}
 		})
@@ -137,6 +140,7 @@ func checkTableCoversRun(t *testing.T, want map[string]map[string]expectation, c
 
 // event is the part of a classify JSON line the test checks.
 type event struct {
+	ID         string   `json:"id"`
 	Start      string   `json:"start"`
 	End        string   `json:"end"`
 	SrcIP      string   `json:"src_ip"`
@@ -278,4 +282,59 @@ func buildSshwhy(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// checkIndexRoundTrip indexes the same input twice and finds every event
+// back by cause + address + user + its time range, and by free text; the
+// counts by cause equal the classifier's, and re-indexing adds nothing.
+func checkIndexRoundTrip(t *testing.T, bin string, inputArgs []string, events []event) {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(bin, append([]string{"index", "--data", data}, inputArgs...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sshwhy index: %v\n%s", err, out)
+		}
+	}
+	search := func(args ...string) []event {
+		return runClassifyJSON(t, bin, append([]string{"search", "--data", data, "--format", "json", "--limit", "0"}, args...)...)
+	}
+	all := search("--since", "2000-01-01")
+	if len(all) != len(events) {
+		t.Fatalf("index holds %d events after indexing twice, classify gave %d", len(all), len(events))
+	}
+	want, got := map[string]int{}, map[string]int{}
+	for _, e := range events {
+		want[e.Cause]++
+	}
+	for _, e := range all {
+		got[e.Cause]++
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("counts by cause: index %v, classify %v", got, want)
+	}
+	for _, e := range events {
+		args := []string{"--cause", e.Cause, "--ip", e.SrcIP + "/32", "--since", e.End, "--until", e.End}
+		if e.User != "" {
+			args = append(args, "--user", e.User)
+		}
+		if !hasID(search(args...), e.ID) {
+			t.Errorf("event %s (%s port %d) not found by %q", e.ID, e.Cause, e.SrcPort, args)
+		}
+		if e.SrcPort != 0 {
+			// The port as a word of the evidence ("port N", or "[IP]:N" in a MaxStartups drop).
+			if q := fmt.Sprint(e.SrcPort); !hasID(search("--since", "2000-01-01", q), e.ID) {
+				t.Errorf("event %s not found by free text %s", e.ID, q)
+			}
+		}
+	}
+}
+
+func hasID(es []event, id string) bool {
+	for _, e := range es {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
 }
