@@ -186,7 +186,7 @@ func (b *docBuilder) document(e *classify.Event) (*document.Document, error) {
 		d.AddField(document.NewIPFieldWithIndexingOptions(FieldIP, nil, ip, optIndex))
 	}
 	// Time as three keyword levels (see timekey.go).
-	keyword(FieldEnd, timeKey(end), optIndexDV)
+	keyword(FieldEnd, timeKey(end)+"/"+d.ID(), optIndexDV) // unique: a total order for sorting and paging
 	keyword(fieldMinute, minuteKey(end), optIndex)
 	keyword(FieldHour, hourKey(end), optIndexDV)
 	if !e.Start.IsZero() {

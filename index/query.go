@@ -45,12 +45,9 @@ func badQuery(format string, args ...interface{}) error {
 // bleveQuery translates q.
 func (q *Query) bleveQuery() (query.Query, error) {
 	var must []query.Query
-	if !q.Since.IsZero() || !q.Until.IsZero() {
-		if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
-			return nil, badQuery("the time range ends (%s) before it starts (%s)",
-				q.Until.Format(time.RFC3339), q.Since.Format(time.RFC3339))
-		}
-		must = append(must, timeRange(q.Since, q.Until))
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
+		return nil, badQuery("the time range ends (%s) before it starts (%s)",
+			q.Until.Format(time.RFC3339), q.Since.Format(time.RFC3339))
 	}
 	if len(q.Causes) > 0 {
 		var vals []string
@@ -104,6 +101,9 @@ func (q *Query) bleveQuery() (query.Query, error) {
 			}
 		}
 		must = append(must, parsed)
+	}
+	if !q.Since.IsZero() || !q.Until.IsZero() {
+		return &endRange{since: q.Since, until: q.Until, and: must}, nil
 	}
 	switch len(must) {
 	case 0:

@@ -191,11 +191,13 @@ func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func
 }
 
 // sortOrder translates a sort key into bleve's sort order; reverse tells
-// that the hits must be returned in the opposite order (the default).
+// that the hits must be returned in the opposite order (the default). The
+// end key is unique (it ends with the document id), so sorting by it, or
+// by another key and then by it, is a total order: pages never overlap.
 func sortOrder(key string, limit int) (order []string, reverse bool, err error) {
 	if key == "" {
 		if limit > 0 {
-			return []string{"-" + FieldEnd, "-_id"}, true, nil
+			return []string{"-" + FieldEnd}, true, nil
 		}
 		key = FieldEnd
 	}
@@ -208,18 +210,14 @@ func sortOrder(key string, limit int) (order []string, reverse bool, err error) 
 		return nil, false, badQuery("cannot sort by %q (keys: %s, with - for descending)", key, strings.Join(SortKeys, ", "))
 	}
 	order = []string{key}
-	desc := strings.HasPrefix(key, "-")
 	if field != FieldEnd {
-		if desc {
+		if strings.HasPrefix(key, "-") {
 			order = append(order, "-"+FieldEnd)
 		} else {
 			order = append(order, FieldEnd)
 		}
 	}
-	if desc {
-		return append(order, "-_id"), false, nil
-	}
-	return append(order, "_id"), false, nil
+	return order, false, nil
 }
 
 func hitEvent(hit *search.DocumentMatch) (*classify.Event, error) {

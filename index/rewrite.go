@@ -76,7 +76,7 @@ func rewrite(q query.Query) (query.Query, error) {
 			hi = hi.Add(-time.Nanosecond)
 		}
 		if q.FieldVal == FieldEnd {
-			return timeRange(lo, hi), nil
+			return &endRange{since: lo, until: hi}, nil
 		}
 		var min, max string
 		if !lo.IsZero() {

@@ -1,11 +1,17 @@
 package index
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	bindex "github.com/blevesearch/bleve_index_api"
 )
 
 // Times and numbers are indexed as fixed-width keywords, not as bleve
@@ -17,7 +23,7 @@ import (
 // the end time two coarser levels (minute, hour) keep range queries over
 // long spans down to a few dozen terms:
 //
-//	end     2026-11-23T14:05:09.123456789Z   (sort key; exact boundaries)
+//	end     2026-11-23T14:05:09.123456789Z/ID (sort key, unique; exact boundaries)
 //	minute  2026-11-23T14:05
 //	hour    2026-11-23T14                     (also the counts per hour)
 //
@@ -140,4 +146,70 @@ func timeRange(since, until time.Time) query.Query {
 		return bleve.NewMatchNoneQuery()
 	}
 	return or(parts)
+}
+
+// endRange selects events whose end is in [since, until] (zero is open):
+// timeRange's disjunction, built per shard, and nothing at all on a shard
+// whose events all lie inside the range (every day of a multi-day search
+// but the first and the last). The other clauses are ANDed with it.
+type endRange struct {
+	since, until time.Time
+	and          []query.Query
+}
+
+// Searcher implements query.Query.
+func (q *endRange) Searcher(ctx context.Context, i bindex.IndexReader, m mapping.IndexMapping, opt search.SearcherOptions) (search.Searcher, error) {
+	first, last, ok, err := hourSpan(i)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return searcher.NewMatchNoneSearcher(i)
+	}
+	parts := q.and
+	covered := (q.since.IsZero() || !first.Before(q.since)) && (q.until.IsZero() || !last.After(q.until.Add(time.Nanosecond)))
+	if !covered {
+		parts = append([]query.Query{timeRange(q.since, q.until)}, parts...)
+	}
+	switch len(parts) {
+	case 0:
+		return searcher.NewMatchAllSearcher(ctx, i, 1, opt)
+	case 1:
+		return parts[0].Searcher(ctx, i, m, opt)
+	}
+	return bleve.NewConjunctionQuery(parts...).Searcher(ctx, i, m, opt)
+}
+
+// hourSpan is [start of the first hour, end of the last hour) of the
+// events in the index i, from its hour keys.
+func hourSpan(i bindex.IndexReader) (first, last time.Time, ok bool, err error) {
+	d, err := i.FieldDict(FieldHour)
+	if err != nil {
+		return first, last, false, err
+	}
+	defer d.Close()
+	var lo, hi string
+	for {
+		e, err := d.Next()
+		if err != nil {
+			return first, last, false, err
+		}
+		if e == nil {
+			break
+		}
+		if lo == "" {
+			lo = e.Term
+		}
+		hi = e.Term
+	}
+	if lo == "" {
+		return first, last, false, nil
+	}
+	if first, err = time.Parse(hourLayout, lo); err != nil {
+		return first, last, false, fmt.Errorf("hour key %q: %v", lo, err)
+	}
+	if last, err = time.Parse(hourLayout, hi); err != nil {
+		return first, last, false, fmt.Errorf("hour key %q: %v", hi, err)
+	}
+	return first, last.Add(time.Hour), true, nil
 }

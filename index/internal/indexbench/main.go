@@ -19,7 +19,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -135,7 +137,20 @@ func query(args []string) error {
 	data := fl.String("data", "", "data directory built by indexbench build")
 	runs := fl.Int("runs", 200, "queries of each kind")
 	seed := fl.Int64("seed", 2, "random seed for the query parameters")
+	only := fl.String("only", "", "run only the queries whose name contains this")
+	mode := fl.String("mode", "warm,cold", "reader modes to run")
+	prof := fl.String("cpuprofile", "", "write a CPU profile to this file")
 	_ = fl.Parse(args)
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	r0, err := index.OpenReader(*data, index.ReaderOptions{})
 	if err != nil {
 		return err
@@ -191,7 +206,7 @@ func query(args []string) error {
 			return list(r, index.Query{Since: s, Until: s.Add(90 * time.Minute), Users: []string{"admin"}})
 		}},
 	}
-	for _, mode := range []string{"warm", "cold"} {
+	for _, mode := range strings.Split(*mode, ",") {
 		rng := rand.New(rand.NewSource(*seed))
 		var warm *index.Reader
 		if mode == "warm" {
@@ -204,6 +219,9 @@ func query(args []string) error {
 			}
 		}
 		for _, s := range samples {
+			if !strings.Contains(s.name, *only) {
+				continue
+			}
 			s.lat, s.hits = s.lat[:0], 0
 			for i := 0; i < *runs; i++ {
 				t0 := time.Now()
