@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -52,15 +54,27 @@ func OpenReader(dir string, opt ReaderOptions) (*Reader, error) {
 // Shards lists the day shards present when the reader was opened.
 func (r *Reader) Shards() []Shard { return r.all }
 
-// Close closes the shards the reader opened.
+// Close closes the shards the reader opened (concurrently: unmapping a
+// shard's files takes a while).
 func (r *Reader) Close() error {
+	var mu sync.Mutex
 	var err error
+	var wg sync.WaitGroup
 	for name, idx := range r.open {
-		if cerr := idx.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if cerr := idx.Close(); cerr != nil {
+				mu.Lock()
+				if err == nil {
+					err = cerr
+				}
+				mu.Unlock()
+			}
+		}()
 		delete(r.open, name)
 	}
+	wg.Wait()
 	return err
 }
 
@@ -72,18 +86,43 @@ func (r *Reader) index(since, until time.Time) (bleve.IndexAlias, error) {
 	if len(need) == 0 {
 		return nil, nil
 	}
+	// Open the missing shards concurrently: each open maps files and
+	// reads a bolt database, about a millisecond.
+	var missing []Shard
+	for _, s := range need {
+		if r.open[s.Name()] == nil {
+			missing = append(missing, s)
+		}
+	}
+	opened := make([]bleve.Index, len(missing))
+	errs := make([]error, len(missing))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+	for i, s := range missing {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			opened[i], errs[i] = r.openShard(s)
+		}()
+	}
+	wg.Wait()
+	var firstErr error
+	for i, s := range missing {
+		if errs[i] != nil {
+			if firstErr == nil {
+				firstErr = errs[i]
+			}
+			continue
+		}
+		r.open[s.Name()] = opened[i]
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
 	idxs := make([]bleve.Index, 0, len(need))
 	for _, s := range need {
-		idx := r.open[s.Name()]
-		if idx == nil {
-			var err error
-			idx, err = r.openShard(s)
-			if err != nil {
-				return nil, err
-			}
-			r.open[s.Name()] = idx
-		}
-		idxs = append(idxs, idx)
+		idxs = append(idxs, r.open[s.Name()])
 	}
 	return bleve.NewIndexAlias(idxs...), nil
 }
