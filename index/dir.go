@@ -55,6 +55,7 @@ type manifest struct {
 	Format  string    `json:"format"`
 	Version int       `json:"version"`
 	Shards  string    `json:"shards"`
+	DVChunk int       `json:"dv_chunk"` // see zapchunk.go
 	Created time.Time `json:"created"`
 }
 
@@ -107,6 +108,9 @@ func checkDir(dir string, create bool) error {
 	if m.Version < 1 {
 		return fmt.Errorf("%s is damaged: format version %d", filepath.Join(dir, manifestName), m.Version)
 	}
+	if m.DVChunk != dvChunk {
+		return fmt.Errorf("%s was written with doc-value chunks of %d documents, this sshwhy reads %d: move it away and index the logs again", dir, m.DVChunk, dvChunk)
+	}
 	return nil
 }
 
@@ -115,6 +119,7 @@ func writeManifest(dir string) error {
 		Format:  formatName,
 		Version: FormatVersion,
 		Shards:  "day",
+		DVChunk: dvChunk,
 		Created: time.Now().UTC().Truncate(time.Second),
 	}, "", "  ")
 	if err != nil {

@@ -34,6 +34,9 @@ func TestForeignDirectory(t *testing.T) {
 		{"version zero", func(t *testing.T, dir string) {
 			write(t, filepath.Join(dir, manifestName), `{"format":"sshwhy-index"}`)
 		}, "damaged: format version 0"},
+		{"other doc-value chunks", func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, manifestName), `{"format":"sshwhy-index","version":1,"dv_chunk":1024}`)
+		}, "written with doc-value chunks of 1024 documents"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -186,10 +186,8 @@ func (b *docBuilder) document(e *classify.Event) (*document.Document, error) {
 		d.AddField(document.NewIPFieldWithIndexingOptions(FieldIP, nil, ip, optIndex))
 	}
 	// Time as three keyword levels (see timekey.go).
-	// The end key is unique (a total order for sorting and paging) and its
-	// doc values are not compressed: every listing sorts its hits by it,
-	// and decompressing a chunk per hit made up half of a search's time.
-	keyword(FieldEnd, timeKey(end)+"/"+d.ID(), optIndexDV|bindex.SkipDVCompression)
+	// The end key is unique: a total order for sorting and paging.
+	keyword(FieldEnd, timeKey(end)+"/"+d.ID(), optIndexDV)
 	keyword(fieldMinute, minuteKey(end), optIndex)
 	keyword(FieldHour, hourKey(end), optIndexDV)
 	if !e.Start.IsZero() {
