@@ -222,6 +222,14 @@ func query(args []string) error {
 			if !strings.Contains(s.name, *only) {
 				continue
 			}
+			if warm != nil {
+				// Warm means steady state: the first queries fault in pages.
+				for i := 0; i < 20; i++ {
+					if _, err := s.run(warm, rand.New(rand.NewSource(int64(i)))); err != nil {
+						return fmt.Errorf("%s: %v", s.name, err)
+					}
+				}
+			}
 			s.lat, s.hits = s.lat[:0], 0
 			for i := 0; i < *runs; i++ {
 				t0 := time.Now()
