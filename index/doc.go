@@ -17,13 +17,16 @@
 //
 // The document id is Event.ID (classify.EventID), so indexing the same
 // input twice replaces documents instead of adding them. The mapping is
-// lean: keyword fields for the exact attributes, datetimes for start and
-// end, numbers for ports, pids, durations and failure counts, an IP field
-// for CIDR ranges, analysed text only for the evidence lines and the
-// detail, and the event itself once, as JSON in a stored, unindexed field.
-// There is no _all field. Documents are built directly (Batch.IndexAdvanced)
-// rather than through bleve's reflection-based mapping; the mapping saved in
-// each shard describes the same fields so query analysis matches.
+// lean: keyword fields for the exact attributes, an IP field for CIDR
+// ranges, analysed text only for the evidence lines (their messages, not
+// their syslog headers) and the detail, and the event itself once, as
+// classify's JSON in a stored, unindexed field. There is no _all field.
+// Times and numbers are fixed-width keywords rather than bleve
+// datetime/numeric fields, which cost 16 terms per value (timekey.go);
+// query-string ranges on them are rewritten to match (rewrite.go).
+// Documents are built directly (Batch.IndexAdvanced) rather than through
+// bleve's reflection-based mapping; the mapping saved in each shard
+// describes the same fields so query analysis matches.
 //
 // # Concurrency
 //

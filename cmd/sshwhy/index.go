@@ -123,7 +123,7 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 	elapsed := time.Since(start)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stderr, "sshwhy: interrupted; %d events indexed into %s before stopping (run again to finish: indexing is idempotent)\n", ws.Added, dataDir)
+			return fmt.Errorf("interrupted: %d events indexed into %s before stopping (run again to finish: indexing is idempotent)", ws.Added, dataDir)
 		}
 		return err
 	}
