@@ -446,13 +446,19 @@ func (m *Machine) emitConn(c *conn, final cause) {
 // connections whose trailing lines can no longer come.
 func (m *Machine) sweep() {
 	m.lastSweep = m.now
+	var silent []*conn
 	for c := range m.live {
 		if c.authed || c.client || c.last.IsZero() {
 			continue
 		}
 		if m.now.Sub(c.start) > m.opt.LoginGraceTime+5*time.Second && m.now.Sub(c.last) > 5*time.Second {
-			m.endSilent(c)
+			silent = append(silent, c)
 		}
+	}
+	// Map order is random; events come out in a stable order.
+	sortByStart(silent)
+	for _, c := range silent {
+		m.endSilent(c)
 	}
 	m.expireDead()
 }
@@ -519,15 +525,7 @@ func (m *Machine) Flush() {
 	for c := range m.live {
 		open = append(open, c)
 	}
-	slices.SortFunc(open, func(a, b *conn) int {
-		if n := a.start.Compare(b.start); n != 0 {
-			return n
-		}
-		if n := strings.Compare(a.host, b.host); n != 0 {
-			return n
-		}
-		return a.pid - b.pid
-	})
+	sortByStart(open)
 	for _, c := range open {
 		switch {
 		case !c.authed && !c.client && !c.closed && !c.start.IsZero() && m.now.Sub(c.start) >= m.opt.LoginGraceTime:
@@ -542,6 +540,19 @@ func (m *Machine) Flush() {
 		m.forget(c)
 	}
 	m.dead = m.dead[:0]
+}
+
+// sortByStart orders connections by start, host and pid.
+func sortByStart(cs []*conn) {
+	slices.SortFunc(cs, func(a, b *conn) int {
+		if n := a.start.Compare(b.start); n != 0 {
+			return n
+		}
+		if n := strings.Compare(a.host, b.host); n != 0 {
+			return n
+		}
+		return a.pid - b.pid
+	})
 }
 
 func (c *conn) addLine(raw string, max int) {
