@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,7 @@ func newRulesListCmd() *cobra.Command {
 				} else if r.Closed {
 					ends = "closed"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, joinComma(r.Programs), orDash(c), ends,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, strings.Join(r.Programs, ","), orDash(c), ends,
 					r.Action, orDash(r.Level), orDash(r.Versions), escape.Terminal(r.Match))
 			}
 			return tw.Flush()
@@ -128,15 +129,4 @@ func testRules(w io.Writer, r ingest.Reader, rs *rules.Set, all bool) (int, erro
 	}
 	fmt.Fprintf(out, "# %d lines: %d matched, %d unmatched\n", n, matched, unmatched)
 	return unmatched, nil
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += x
-	}
-	return out
 }
