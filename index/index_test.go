@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -569,5 +570,103 @@ func TestEmptyResults(t *testing.T) {
 	c, err := r.Count(context.Background(), Query{Since: mustTime(t, "2030-01-01T00:00:00Z")}, FieldCause, 0)
 	if err != nil || c.Total != 0 || len(c.Buckets) != 0 {
 		t.Errorf("count %+v, %v", c, err)
+	}
+}
+
+// segments counts the segment files of each shard in dir.
+func segments(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	shards, err := listShards(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := make(map[string]int)
+	for _, s := range shards {
+		zaps, err := filepath.Glob(filepath.Join(s.Path, "store", "*.zap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n[s.Name()] = len(zaps)
+	}
+	return n
+}
+
+// TestCompact checks that Close leaves each shard it wrote in one segment
+// with every event findable, that NoCompact leaves bleve's segments, and
+// that a shard a reader holds open is skipped, not waited for.
+func TestCompact(t *testing.T) {
+	evs := genEvents(3000, 2)
+	write := func(dir string, opt WriterOptions) WriterStats {
+		t.Helper()
+		opt.BatchSize = 100 // many small segments
+		w, err := OpenWriter(dir, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if err := w.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return w.Stats()
+	}
+
+	loose := t.TempDir()
+	write(loose, WriterOptions{NoCompact: true})
+	many := 0
+	for _, n := range segments(t, loose) {
+		many = max(many, n)
+	}
+	if many < 2 {
+		t.Fatalf("without compaction the largest shard has %d segments; the test needs more", many)
+	}
+
+	dir := t.TempDir()
+	st := write(dir, WriterOptions{})
+	segs := segments(t, dir)
+	if len(segs) < 2 || st.Compacted != len(segs) || st.CompactSkipped != 0 {
+		t.Fatalf("stats %+v for shards %v", st, segs)
+	}
+	for name, n := range segs {
+		if n != 1 {
+			t.Errorf("shard %s has %d segments after compaction, want 1", name, n)
+		}
+	}
+	if n := docCount(t, dir); n != uint64(len(evs)) {
+		t.Fatalf("%d events after compaction, want %d", n, len(evs))
+	}
+	r := openReader(t, dir)
+	for _, e := range evs[:50] {
+		q := Query{IPs: []string{e.SrcIP}, Since: e.End, Until: e.End}
+		if e.User != "" {
+			q.Users = []string{e.User}
+		}
+		got, err := ids(t, r, q, SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(got, e.ID) {
+			t.Errorf("event %s not found after compaction (got %v)", e.ID, got)
+		}
+	}
+
+	// A reader that opened a shard after the writer closed it: the shard
+	// is skipped at once, not waited for.
+	if _, err := r.DocCount(time.Time{}, time.Time{}); err != nil { // opens every shard
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, s := range r.Shards() {
+		start := time.Now()
+		skipped, err := compactShard(s.Path)
+		if err != nil || !skipped {
+			t.Errorf("compacting %s held by a reader: skipped %v, error %v", s.Name(), skipped, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("compacting %s held by a reader took %v", s.Name(), d)
+		}
 	}
 }

@@ -39,6 +39,10 @@ Indexing is idempotent: an event's id is derived from its host, pid, source
 port and start, so indexing the same logs again replaces events instead of
 adding them, and an interrupted backfill can simply be run again.
 
+When the input is done, each day shard written is merged into a single
+segment, which makes later searches about twice as fast (--no-compact
+skips this).
+
 Only one process may write to a data directory; a second one fails with
 "index is in use" after --lock-timeout. A summary goes to stderr, with a
 progress line while indexing when stderr is a terminal.`,
@@ -68,6 +72,7 @@ progress line while indexing when stderr is a terminal.`,
 	f.BoolVar(&progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
 	f.DurationVar(&wopt.LockTimeout, "lock-timeout", 2*time.Second, "how long to wait for another writer to finish before giving up")
 	f.IntVar(&wopt.BatchSize, "batch", 0, "events per index batch (default 4000)")
+	f.BoolVar(&wopt.NoCompact, "no-compact", false, "do not merge each day shard written into one segment at the end (faster indexing, slower searches)")
 	opt = addPipelineFlags(cmd)
 	return cmd
 }
@@ -141,6 +146,12 @@ func indexSummary(dir string, ws index.WriterStats, removed []index.Shard, elaps
 	}
 	fmt.Fprintf(&b, "sshwhy: indexed %d events into %d day shard(s) of %s in %s (%.0f events/s)",
 		ws.Added, ws.Shards, dir, elapsed.Round(time.Millisecond), rate)
+	if ws.Compacted > 0 {
+		fmt.Fprintf(&b, "; compacting %d shard(s) took %s", ws.Compacted, ws.CompactTime.Round(time.Millisecond))
+	}
+	if ws.CompactSkipped > 0 {
+		fmt.Fprintf(&b, "; %d shard(s) open in a search were left uncompacted", ws.CompactSkipped)
+	}
 	if ws.NoTime > 0 {
 		fmt.Fprintf(&b, "; %d events without a usable time were not indexed (input without timestamps?)", ws.NoTime)
 	}
