@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
+
 	"github.com/sshwhy/sshwhy/classify"
 )
 
@@ -669,4 +671,97 @@ func TestCompact(t *testing.T) {
 			t.Errorf("compacting %s held by a reader took %v", s.Name(), d)
 		}
 	}
+}
+
+// TestCountFromDictionaries checks that counts of whole days taken from
+// the term dictionaries equal those of a search over the events, over
+// whole, partial and open ranges, also while replaced events are still in
+// the shards as deleted documents (the dictionaries would count them).
+func TestCountFromDictionaries(t *testing.T) {
+	evs := genEvents(4000, 3)
+	day := evs[0].End.Truncate(24 * time.Hour)
+	ranges := []Query{
+		{},
+		{Since: day, Until: day.Add(24*time.Hour - time.Nanosecond)},
+		{Since: day.Add(24 * time.Hour), Until: day.Add(72 * time.Hour)},
+		{Since: day.Add(30 * time.Hour)},
+		{Since: day.Add(90 * time.Minute), Until: day.Add(50 * time.Hour)},
+		{Until: day.Add(36 * time.Hour)},
+	}
+	compare := func(t *testing.T, dir string, wantDict bool) {
+		t.Helper()
+		r := openReader(t, dir)
+		usedDict := false
+		for _, q := range ranges {
+			for _, by := range CountKeys {
+				dictCounts = false
+				want, err := r.Count(context.Background(), q, by, 0)
+				dictCounts = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				hits := 0
+				for _, b := range want.Buckets {
+					hits += b.Count
+				}
+				if want.Total == 0 || hits == 0 {
+					t.Fatalf("count by %s over %v–%v: nothing counted", by, q.Since, q.Until)
+				}
+				var c Counts
+				counts := make(map[string]int)
+				for _, idx := range mustShards(t, r, q) {
+					usedDict = dictCount(idx, q.Since, q.Until, by, &c, counts) || usedDict
+				}
+				got, err := r.Count(context.Background(), q, by, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("count by %s over %v–%v: dictionaries give %+v, the search %+v", by, q.Since, q.Until, got, want)
+				}
+			}
+		}
+		if usedDict != wantDict {
+			t.Errorf("dictionaries used: %v, want %v", usedDict, wantDict)
+		}
+	}
+	write := func(dir string, evs []*classify.Event, opt WriterOptions) {
+		t.Helper()
+		w, err := OpenWriter(dir, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if err := w.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	write(dir, evs, WriterOptions{})
+	t.Run("compacted", func(t *testing.T) { compare(t, dir, true) })
+	write(dir, evs[:1000], WriterOptions{NoCompact: true}) // replaced: deleted documents remain
+	t.Run("with deleted documents", func(t *testing.T) {
+		compare(t, dir, true) // the days without replaced events
+		r := openReader(t, dir)
+		q := Query{Since: day, Until: day.Add(24*time.Hour - time.Nanosecond)}
+		for _, idx := range mustShards(t, r, q) {
+			var c Counts
+			if dictCount(idx, q.Since, q.Until, FieldCause, &c, map[string]int{}) {
+				t.Errorf("the dictionaries of %s were used though it has replaced events", idx.Name())
+			}
+		}
+	})
+}
+
+func mustShards(t *testing.T, r *Reader, q Query) []bleve.Index {
+	t.Helper()
+	idxs, err := r.shards(q.Since, q.Until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idxs
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
 
 	"github.com/sshwhy/sshwhy/classify"
@@ -81,6 +82,16 @@ func (r *Reader) Close() error {
 // index returns an alias over the shards covering [since, until], opening
 // them as needed; nil when no shard does.
 func (r *Reader) index(since, until time.Time) (bleve.IndexAlias, error) {
+	idxs, err := r.shards(since, until)
+	if err != nil || len(idxs) == 0 {
+		return nil, err
+	}
+	return bleve.NewIndexAlias(idxs...), nil
+}
+
+// shards returns the shards covering [since, until], opening them as
+// needed.
+func (r *Reader) shards(since, until time.Time) ([]bleve.Index, error) {
 	need := shardsBetween(r.all, since, until)
 	r.opened = len(need)
 	if len(need) == 0 {
@@ -124,7 +135,7 @@ func (r *Reader) index(since, until time.Time) (bleve.IndexAlias, error) {
 	for _, s := range need {
 		idxs = append(idxs, r.open[s.Name()])
 	}
-	return bleve.NewIndexAlias(idxs...), nil
+	return idxs, nil
 }
 
 func (r *Reader) openShard(s Shard) (bleve.Index, error) {
@@ -317,29 +328,44 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 	if err != nil {
 		return Counts{}, err
 	}
-	idx, err := r.index(q.Since, q.Until)
-	if err != nil || idx == nil {
+	idxs, err := r.shards(q.Since, q.Until)
+	if err != nil || len(idxs) == 0 {
 		return Counts{}, err
 	}
-	req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
-	req.Score = bleve.ScoreNone
-	// Every term from every shard: with a smaller size each shard would
-	// cut its own tail and the merged counts would be approximate.
-	req.AddFacet(by, bleve.NewFacetRequest(by, math.MaxInt32))
-	sr, err := idx.SearchInContext(ctx, req)
-	if err != nil {
-		return Counts{}, searchError(err)
-	}
-	c := Counts{Total: sr.Total, Shards: r.opened}
-	f := sr.Facets[by]
-	if f == nil {
-		return c, nil
-	}
-	c.Missing = f.Missing
-	if f.Terms != nil {
-		for _, t := range f.Terms.Terms() {
-			c.Buckets = append(c.Buckets, Bucket{Value: t.Term, Count: t.Count})
+	c := Counts{Shards: r.opened}
+	counts := make(map[string]int)
+	// A query that only bounds the time counts the shards it wholly
+	// covers from their term dictionaries: a dictionary has the number of
+	// documents of each term, so a day costs microseconds instead of a
+	// pass over its events. The other shards are searched.
+	var search []bleve.Index
+	for _, idx := range idxs {
+		if !dictCounts || !q.onlyTime() || !dictCount(idx, q.Since, q.Until, by, &c, counts) {
+			search = append(search, idx)
 		}
+	}
+	if len(search) > 0 {
+		req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
+		req.Score = bleve.ScoreNone
+		// Every term from every shard: with a smaller size each shard would
+		// cut its own tail and the merged counts would be approximate.
+		req.AddFacet(by, bleve.NewFacetRequest(by, math.MaxInt32))
+		sr, err := bleve.NewIndexAlias(search...).SearchInContext(ctx, req)
+		if err != nil {
+			return Counts{}, searchError(err)
+		}
+		c.Total += sr.Total
+		if f := sr.Facets[by]; f != nil {
+			c.Missing += f.Missing
+			if f.Terms != nil {
+				for _, t := range f.Terms.Terms() {
+					counts[t.Term] += t.Count
+				}
+			}
+		}
+	}
+	for v, n := range counts {
+		c.Buckets = append(c.Buckets, Bucket{Value: v, Count: n})
 	}
 	if by == FieldHour {
 		sort.Slice(c.Buckets, func(i, j int) bool { return c.Buckets[i].Value < c.Buckets[j].Value })
@@ -372,3 +398,71 @@ func (r *Reader) DocCount(since, until time.Time) (uint64, error) {
 
 // Dir is the data directory.
 func (r *Reader) Dir() string { return r.dir }
+
+// dictCounts enables dictCount; tests turn it off to compare.
+var dictCounts = true
+
+// dictCount adds the counts by field of the shard idx to c and counts when
+// the shard's events all lie in [since, until] and none of its documents
+// is deleted (a replaced event stays in its old segment, marked deleted,
+// until a merge; the dictionary would count it). It reports whether it
+// could. Every CountKeys field has at most one value per event, so the
+// events without the field are the rest.
+func dictCount(idx bleve.Index, since, until time.Time, field string, c *Counts, counts map[string]int) bool {
+	a, err := idx.Advanced()
+	if err != nil {
+		return false
+	}
+	ir, err := a.Reader()
+	if err != nil {
+		return false
+	}
+	defer ir.Close()
+	snap, ok := ir.(*scorch.IndexSnapshot)
+	if !ok {
+		return false
+	}
+	for _, ss := range snap.Segments() {
+		if d := ss.Deleted(); d != nil && !d.IsEmpty() {
+			return false
+		}
+	}
+	first, last, ok, err := hourSpan(ir)
+	if err != nil || !ok {
+		return false
+	}
+	if !since.IsZero() && first.Before(since) || !until.IsZero() && last.After(until.Add(time.Nanosecond)) {
+		return false
+	}
+	docs, err := ir.DocCount()
+	if err != nil {
+		return false
+	}
+	d, err := ir.FieldDict(field)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	local := make(map[string]int)
+	with := uint64(0)
+	for {
+		e, err := d.Next()
+		if err != nil {
+			return false
+		}
+		if e == nil {
+			break
+		}
+		local[e.Term] += int(e.Count)
+		with += e.Count
+	}
+	if with > docs {
+		return false // not one value per event: do not guess
+	}
+	for v, n := range local {
+		counts[v] += n
+	}
+	c.Total += docs
+	c.Missing += int(docs - with)
+	return true
+}
