@@ -765,3 +765,56 @@ func mustShards(t *testing.T, r *Reader, q Query) []bleve.Index {
 	}
 	return idxs
 }
+
+// TestCountManyValues counts values of one document next to values of
+// many in a compacted day: the dictionary's own counts go wrong there
+// (see dictCount).
+func TestCountManyValues(t *testing.T) {
+	base := mustTime(t, "2026-11-20T10:00:00Z")
+	var evs []*classify.Event
+	add := func(ip, user string, n int) {
+		for i := 0; i < n; i++ {
+			at := base.Add(time.Duration(len(evs)) * time.Second)
+			evs = append(evs, &classify.Event{Start: at, End: at, Host: "h", PID: 100 + len(evs), SrcIP: ip, SrcPort: 1000 + len(evs),
+				User: user, Cause: classify.AuthFailure, Confidence: "certain", Phase: "preauth"})
+		}
+	}
+	add("1.1.1.1", "a", 1)
+	add("2.2.2.2", "b", 5)
+	add("3.3.3.3", "a", 1)
+	add("4.4.4.4", "c", 3)
+	// Small batches: several segments, merged into one on Close.
+	dir := t.TempDir()
+	w, err := OpenWriter(dir, WriterOptions{BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if segs := segments(t, dir); len(segs) != 1 || w.Stats().Compacted != 1 {
+		t.Fatalf("segments %v, stats %+v", segs, w.Stats())
+	}
+	r := openReader(t, dir)
+	day := Query{Since: base.Truncate(24 * time.Hour), Until: base.Truncate(24 * time.Hour).Add(24*time.Hour - time.Nanosecond)}
+	for _, tt := range []struct {
+		by   string
+		want []Bucket
+	}{
+		{FieldSrcIP, []Bucket{{"2.2.2.2", 5}, {"4.4.4.4", 3}, {"1.1.1.1", 1}, {"3.3.3.3", 1}}},
+		{FieldUser, []Bucket{{"b", 5}, {"c", 3}, {"a", 2}}},
+	} {
+		c, err := r.Count(context.Background(), day, tt.by, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c.Buckets, tt.want) || c.Total != 10 || c.Missing != 0 {
+			t.Errorf("count by %s: %+v, want %+v", tt.by, c, tt.want)
+		}
+	}
+}

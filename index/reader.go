@@ -1,12 +1,13 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -367,14 +368,15 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 	for v, n := range counts {
 		c.Buckets = append(c.Buckets, Bucket{Value: v, Count: n})
 	}
+	// Values are unique, so both orders are total.
 	if by == FieldHour {
-		sort.Slice(c.Buckets, func(i, j int) bool { return c.Buckets[i].Value < c.Buckets[j].Value })
+		slices.SortFunc(c.Buckets, func(a, b Bucket) int { return strings.Compare(a.Value, b.Value) })
 	} else {
-		sort.SliceStable(c.Buckets, func(i, j int) bool {
-			if c.Buckets[i].Count != c.Buckets[j].Count {
-				return c.Buckets[i].Count > c.Buckets[j].Count
+		slices.SortFunc(c.Buckets, func(a, b Bucket) int {
+			if a.Count != b.Count {
+				return cmp.Compare(b.Count, a.Count)
 			}
-			return c.Buckets[i].Value < c.Buckets[j].Value
+			return strings.Compare(a.Value, b.Value)
 		})
 	}
 	if limit > 0 && len(c.Buckets) > limit {
@@ -403,11 +405,15 @@ func (r *Reader) Dir() string { return r.dir }
 var dictCounts = true
 
 // dictCount adds the counts by field of the shard idx to c and counts when
-// the shard's events all lie in [since, until] and none of its documents
-// is deleted (a replaced event stays in its old segment, marked deleted,
-// until a merge; the dictionary would count it). It reports whether it
-// could. Every CountKeys field has at most one value per event, so the
-// events without the field are the rest.
+// the shard's events all lie in [since, until], none of its documents is
+// deleted (a replaced event stays in its old segment, marked deleted,
+// until a merge) and the field has at most maxDictTerms values in the
+// shard. It reports whether it could. The values come from the field's
+// term dictionary and each count from its postings list, so a day costs
+// microseconds instead of a pass over its events. (Not the dictionary's
+// own counts: zapx v17.2.5's dictionary iterator reports 1 for every term
+// after the first term that has a single document.) Every CountKeys field
+// has at most one value per event, so the events without it are the rest.
 func dictCount(idx bleve.Index, since, until time.Time, field string, c *Counts, counts map[string]int) bool {
 	a, err := idx.Advanced()
 	if err != nil {
@@ -438,31 +444,53 @@ func dictCount(idx bleve.Index, since, until time.Time, field string, c *Counts,
 	if err != nil {
 		return false
 	}
+	var terms []string
 	d, err := ir.FieldDict(field)
 	if err != nil {
 		return false
 	}
-	defer d.Close()
-	local := make(map[string]int)
-	with := uint64(0)
 	for {
 		e, err := d.Next()
-		if err != nil {
+		if err != nil || len(terms) > maxDictTerms {
+			d.Close()
 			return false
 		}
 		if e == nil {
 			break
 		}
-		local[e.Term] += int(e.Count)
-		with += e.Count
+		terms = append(terms, e.Term)
+	}
+	if err := d.Close(); err != nil {
+		return false
+	}
+	local := make([]Bucket, 0, len(terms))
+	with := uint64(0)
+	for _, term := range terms {
+		r, err := ir.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
+		if err != nil {
+			return false
+		}
+		n := r.Count()
+		if err := r.Close(); err != nil {
+			return false
+		}
+		if n > 0 {
+			local = append(local, Bucket{Value: term, Count: int(n)})
+			with += n
+		}
 	}
 	if with > docs {
 		return false // not one value per event: do not guess
 	}
-	for v, n := range local {
-		counts[v] += n
+	for _, b := range local {
+		counts[b.Value] += b.Count
 	}
 	c.Total += docs
 	c.Missing += int(docs - with)
 	return true
 }
+
+// maxDictTerms bounds the values dictCount counts one by one: cause, host
+// and hour have a few dozen a day; src_ip and user can have 100k, which a
+// pass over the events counts faster.
+const maxDictTerms = 2000
