@@ -411,8 +411,9 @@ var dictCounts = true
 // shard. It reports whether it could. The values come from the field's
 // term dictionary and each count from its postings list, so a day costs
 // microseconds instead of a pass over its events. (Not the dictionary's
-// own counts: zapx v17.2.5's dictionary iterator reports 1 for every term
-// after the first term that has a single document.) Every CountKeys field
+// own counts: in a merged segment zapx v17.2.5's dictionary iterator
+// reports 1 for every term read after a term with a single document;
+// blevesearch/zapx pull request 445 fixes it.) Every CountKeys field
 // has at most one value per event, so the events without it are the rest.
 func dictCount(idx bleve.Index, since, until time.Time, field string, c *Counts, counts map[string]int) bool {
 	a, err := idx.Advanced()
