@@ -335,14 +335,16 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 	}
 	c := Counts{Shards: r.opened}
 	counts := make(map[string]int)
-	// A query that only bounds the time counts the shards it wholly
-	// covers from their term dictionaries: a dictionary has the number of
-	// documents of each term, so a day costs microseconds instead of a
-	// pass over its events. The other shards are searched.
-	var search []bleve.Index
-	for _, idx := range idxs {
-		if !dictCounts || !q.onlyTime() || !dictCount(idx, q.Since, q.Until, by, &c, counts) {
-			search = append(search, idx)
+	// A query that only bounds the time counts the fields with few values
+	// on the shards it wholly covers from their term dictionaries (see
+	// dictCount). The other shards are searched.
+	search := idxs
+	if dictCounts && q.onlyTime() && (by == FieldCause || by == FieldHost || by == FieldHour) {
+		search = nil
+		for _, idx := range idxs {
+			if !dictCount(idx, q.Since, q.Until, by, &c, counts) {
+				search = append(search, idx)
+			}
 		}
 	}
 	if len(search) > 0 {
@@ -359,8 +361,16 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 		if f := sr.Facets[by]; f != nil {
 			c.Missing += f.Missing
 			if f.Terms != nil {
-				for _, t := range f.Terms.Terms() {
-					counts[t.Term] += t.Count
+				terms := f.Terms.Terms()
+				if len(terms) > 0 {
+					c.Buckets = make([]Bucket, 0, len(terms)+len(counts))
+				}
+				for _, t := range terms {
+					if n, ok := counts[t.Term]; ok {
+						t.Count += n
+						delete(counts, t.Term)
+					}
+					c.Buckets = append(c.Buckets, Bucket{Value: t.Term, Count: t.Count})
 				}
 			}
 		}

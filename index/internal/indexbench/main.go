@@ -79,6 +79,7 @@ func build(args []string) error {
 	seed := fl.Int64("seed", 1, "random seed")
 	batch := fl.Int("batch", 0, "batch size (0: the writer's default)")
 	gogc := fl.Int("gogc", 400, "GOGC while indexing (sshwhy index uses 400)")
+	noCompact := fl.Bool("no-compact", false, "leave the shards as bleve's merger left them")
 	_ = fl.Parse(args)
 	if *data == "" {
 		return fmt.Errorf("-data is required")
@@ -89,7 +90,7 @@ func build(args []string) error {
 	debug.SetGCPercent(*gogc)
 	g := synth.New(*seed, from, from.Add(time.Duration(*days)*24*time.Hour), *n)
 	start, cpu0 := time.Now(), cpuTime()
-	w, err := index.OpenWriter(*data, index.WriterOptions{BatchSize: *batch})
+	w, err := index.OpenWriter(*data, index.WriterOptions{BatchSize: *batch, NoCompact: *noCompact})
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func build(args []string) error {
 	el, cpu := time.Since(start), cpuTime()-cpu0
 	// Reopen for writing once: scorch deletes segment files that merges
 	// made obsolete when a writer opens the shard, so the size is settled.
-	if w, err = index.OpenWriter(*data, index.WriterOptions{}); err == nil {
+	if w, err = index.OpenWriter(*data, index.WriterOptions{NoCompact: true}); err == nil {
 		_ = w.Close()
 	}
 	size := dirSize(*data)
