@@ -242,6 +242,28 @@ func appendTime(b []byte, t time.Time, prec int8) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// load8 is the 8 bytes of s at i as a little-endian word.
+func load8(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// plain8 reports whether all 8 bytes of w are plainJSON: none is below
+// 0x20, '"', '\\' or 0x80 and above. Each test sets a byte's high bit
+// when that byte matches (the classic "has a zero byte" trick); a false
+// positive is impossible here because bytes with the high bit set are
+// rejected first.
+func plain8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if w&highs != 0 {
+		return false
+	}
+	below := (w - 0x20*ones) & highs // a byte < 0x20 borrows
+	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	return below|zero(w^('"'*ones))|zero(w^('\\'*ones)) == 0
+}
+
 // plainJSON[c] is true for the bytes a JSON string holds as they are.
 var plainJSON = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
@@ -255,6 +277,14 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Evidence lines are mostly plain ASCII: skip 8 such bytes at a
+		// time (about a tenth of classify's time went to this loop).
+		for i+8 <= len(s) && plain8(load8(s, i)) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if plainJSON[c] {
 			i++

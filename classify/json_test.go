@@ -1,9 +1,13 @@
 package classify
 
 import (
+	"bytes"
+	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // AppendTime must write exactly what time.AppendFormat writes.
@@ -20,5 +24,67 @@ func TestAppendTime(t *testing.T) {
 				t.Fatalf("AppendTime(%v, %d) = %s, want %s", tm, prec, got, want)
 			}
 		}
+	}
+}
+
+// TestAppendString checks the JSON strings against encoding/json's reading
+// of them, for every byte at every offset of an 8-byte word (the fast path
+// looks at 8 bytes at a time) and for random strings: the text comes back
+// with each invalid UTF-8 byte as U+FFFD.
+func TestAppendString(t *testing.T) {
+	want := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			b.WriteRune(r) // RuneError for an invalid byte
+			i += n
+		}
+		return b.String()
+	}
+	check := func(s string) {
+		t.Helper()
+		out := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q → %s: %v", s, out, err)
+		}
+		if got != want(s) {
+			t.Fatalf("%q → %s → %q", s, out, got)
+		}
+		if bytes.ContainsAny(out, "\u2028\u2029") {
+			t.Fatalf("%q → %s keeps a line separator", s, out)
+		}
+	}
+	base := "abcdefghijklmnopqrstuvwx"
+	for c := 0; c < 256; c++ {
+		for at := 0; at < 17; at++ {
+			check(base[:at] + string(rune(c))[:1] + base[at:])
+			check(base[:at] + string([]byte{byte(c)}) + base[at:])
+		}
+	}
+	for _, s := range []string{"", "\u2028", "x\u2029yyyyyyyyy", "é", "日本語の文字列ですよ", "\xff\xfe", `"\"`, "\x00\x1f\x7f"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, rng.IntN(40))
+		for j := range b {
+			switch rng.IntN(4) {
+			case 0:
+				b[j] = byte(rng.IntN(256))
+			default:
+				b[j] = byte(0x20 + rng.IntN(0x5f))
+			}
+		}
+		check(string(b))
+	}
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := `2026-01-05T00:00:05.031072+00:00 web1 sshd[2613]: error: kex_exchange_identification: client sent invalid protocol identifier "GET / HTTP/1.1"`
+	buf := make([]byte, 0, 512)
+	b.SetBytes(int64(len(s)))
+	for i := 0; i < b.N; i++ {
+		buf = appendString(buf[:0], s)
 	}
 }
