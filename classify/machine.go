@@ -202,7 +202,10 @@ func (m *Machine) Feed(l *ingest.Line) {
 	if !g.Match(l.Message, mt) {
 		m.stats.Unmatched++
 		if m.opt.Unmatched != nil {
-			m.opt.Unmatched(l)
+			// A copy: handing l itself to an unknown function would make
+			// every caller's line escape to the heap.
+			lc := *l
+			m.opt.Unmatched(&lc)
 		}
 		// Still evidence for a connection we follow.
 		if c := m.byPID[pidKey{l.Host, l.PID, isClient(l.Program)}]; c != nil && !c.ended {
