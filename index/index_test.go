@@ -818,3 +818,28 @@ func TestCountManyValues(t *testing.T) {
 		}
 	}
 }
+
+// TestRetainWhatWasWritten: shards written and then removed by Retain in
+// the same session are not compacted (nor an error) on Close.
+func TestRetainWhatWasWritten(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenWriter(dir, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range fixture(t) {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := w.Retain(mustTime(t, "2026-11-22T00:00:00Z"))
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("removed %v (%v)", removed, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close after Retain: %v", err)
+	}
+	if st := w.Stats(); st.Compacted != 2 {
+		t.Errorf("stats %+v, want the 2 remaining shards compacted", st)
+	}
+}

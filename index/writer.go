@@ -441,7 +441,11 @@ func (w *Writer) compact(names []string) error {
 		go func() {
 			defer wg.Done()
 			for name := range work {
-				skipped, err := compactShard(filepath.Join(w.dir, name))
+				path := filepath.Join(w.dir, name)
+				if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+					continue // removed by Retain since
+				}
+				skipped, err := compactShard(path)
 				mu.Lock()
 				switch {
 				case err != nil && firstErr == nil:
