@@ -34,7 +34,7 @@ type WriterOptions struct {
 	NotBefore time.Time
 	// NoCompact leaves the shards as bleve's merger left them (about ten
 	// segments a day) instead of merging each shard written into one
-	// segment on Close. See Compact.
+	// segment on Close (see Writer.compact).
 	NoCompact bool
 }
 
