@@ -343,19 +343,7 @@ func TestManyShardsInTimeOrder(t *testing.T) {
 	// Indexed out of order, in small batches, few shards open at a time.
 	shuffled := append([]*classify.Event(nil), evs...)
 	sort.Slice(shuffled, func(i, j int) bool { return shuffled[i].ID < shuffled[j].ID })
-	w, err := OpenWriter(dir, WriterOptions{BatchSize: 97, MaxOpenShards: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range shuffled {
-		if err := w.Add(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if st := w.Stats(); st.Added != len(evs) || st.Shards != 6 {
+	if st := writeEvents(t, dir, shuffled, WriterOptions{BatchSize: 97, MaxOpenShards: 2}); st.Added != len(evs) || st.Shards != 6 {
 		t.Errorf("stats %+v, want %d added to 6 shards", st, len(evs))
 	}
 	r := openReader(t, dir)
@@ -575,6 +563,24 @@ func TestEmptyResults(t *testing.T) {
 	}
 }
 
+// writeEvents indexes evs into dir with opt and returns the writer's stats.
+func writeEvents(t *testing.T, dir string, evs []*classify.Event, opt WriterOptions) WriterStats {
+	t.Helper()
+	w, err := OpenWriter(dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.Stats()
+}
+
 // segments counts the segment files of each shard in dir.
 func segments(t *testing.T, dir string) map[string]int {
 	t.Helper()
@@ -599,21 +605,8 @@ func segments(t *testing.T, dir string) map[string]int {
 func TestCompact(t *testing.T) {
 	evs := genEvents(3000, 2)
 	write := func(dir string, opt WriterOptions) WriterStats {
-		t.Helper()
 		opt.BatchSize = 100 // many small segments
-		w, err := OpenWriter(dir, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			if err := w.Add(e); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return w.Stats()
+		return writeEvents(t, dir, evs, opt)
 	}
 
 	loose := t.TempDir()
@@ -725,25 +718,10 @@ func TestCountFromDictionaries(t *testing.T) {
 			t.Errorf("dictionaries used: %v, want %v", usedDict, wantDict)
 		}
 	}
-	write := func(dir string, evs []*classify.Event, opt WriterOptions) {
-		t.Helper()
-		w, err := OpenWriter(dir, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			if err := w.Add(e); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	dir := t.TempDir()
-	write(dir, evs, WriterOptions{})
+	writeEvents(t, dir, evs, WriterOptions{})
 	t.Run("compacted", func(t *testing.T) { compare(t, dir, true) })
-	write(dir, evs[:1000], WriterOptions{NoCompact: true}) // replaced: deleted documents remain
+	writeEvents(t, dir, evs[:1000], WriterOptions{NoCompact: true}) // replaced: deleted documents remain
 	t.Run("with deleted documents", func(t *testing.T) {
 		compare(t, dir, true) // the days without replaced events
 		r := openReader(t, dir)
@@ -785,20 +763,9 @@ func TestCountManyValues(t *testing.T) {
 	add("4.4.4.4", "c", 3)
 	// Small batches: several segments, merged into one on Close.
 	dir := t.TempDir()
-	w, err := OpenWriter(dir, WriterOptions{BatchSize: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		if err := w.Add(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if segs := segments(t, dir); len(segs) != 1 || w.Stats().Compacted != 1 {
-		t.Fatalf("segments %v, stats %+v", segs, w.Stats())
+	st := writeEvents(t, dir, evs, WriterOptions{BatchSize: 3})
+	if segs := segments(t, dir); len(segs) != 1 || st.Compacted != 1 {
+		t.Fatalf("segments %v, stats %+v", segs, st)
 	}
 	r := openReader(t, dir)
 	day := Query{Since: base.Truncate(24 * time.Hour), Until: base.Truncate(24 * time.Hour).Add(24*time.Hour - time.Nanosecond)}
