@@ -666,11 +666,13 @@ func TestCompact(t *testing.T) {
 	}
 }
 
-// TestCountFromDictionaries checks that counts of whole days taken from
-// the term dictionaries equal those of a search over the events, over
-// whole, partial and open ranges, also while replaced events are still in
-// the shards as deleted documents (the dictionaries would count them).
-func TestCountFromDictionaries(t *testing.T) {
+// TestCountWithoutSearch checks that counts of whole days taken without a
+// search (term dictionaries; counts stored by compaction) equal those of a
+// search over the events, over whole, partial and open ranges, also while
+// replaced events are still in the shards as deleted documents (the
+// dictionaries would count them) and after events were added to a day
+// without compaction (the stored counts are then out of date).
+func TestCountWithoutSearch(t *testing.T) {
 	evs := genEvents(4000, 3)
 	day := evs[0].End.Truncate(24 * time.Hour)
 	ranges := []Query{
@@ -681,15 +683,17 @@ func TestCountFromDictionaries(t *testing.T) {
 		{Since: day.Add(90 * time.Minute), Until: day.Add(50 * time.Hour)},
 		{Until: day.Add(36 * time.Hour)},
 	}
-	compare := func(t *testing.T, dir string, wantDict bool) {
+	// compare checks every range and key; it returns the keys that some
+	// shard counted without a search.
+	compare := func(t *testing.T, dir string) map[string]bool {
 		t.Helper()
 		r := openReader(t, dir)
-		usedDict := false
+		fast := make(map[string]bool)
 		for _, q := range ranges {
 			for _, by := range CountKeys {
-				dictCounts = false
+				fastCounts = false
 				want, err := r.Count(context.Background(), q, by, 0)
-				dictCounts = true
+				fastCounts = true
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -701,38 +705,88 @@ func TestCountFromDictionaries(t *testing.T) {
 					t.Fatalf("count by %s over %v–%v: nothing counted", by, q.Since, q.Until)
 				}
 				var c Counts
-				counts := make(map[string]int)
 				for _, idx := range mustShards(t, r, q) {
-					usedDict = dictCount(idx, q.Since, q.Until, by, &c, counts) || usedDict
+					if shardCount(idx, q.Since, q.Until, by, &c, map[string]int{}) {
+						fast[by] = true
+					}
 				}
 				got, err := r.Count(context.Background(), q, by, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !reflect.DeepEqual(got, want) {
-					t.Errorf("count by %s over %v–%v: dictionaries give %+v, the search %+v", by, q.Since, q.Until, got, want)
+					t.Errorf("count by %s over %v–%v: without search %+v, the search %+v", by, q.Since, q.Until, got, want)
 				}
 			}
 		}
-		if usedDict != wantDict {
-			t.Errorf("dictionaries used: %v, want %v", usedDict, wantDict)
+		return fast
+	}
+	firstDay := func(t *testing.T, dir string, by string) bool {
+		t.Helper()
+		r := openReader(t, dir)
+		q := Query{Since: day, Until: day.Add(24*time.Hour - time.Nanosecond)}
+		fast := false
+		for _, idx := range mustShards(t, r, q) {
+			var c Counts
+			fast = fast || shardCount(idx, q.Since, q.Until, by, &c, map[string]int{})
 		}
+		return fast
 	}
 	dir := t.TempDir()
 	writeEvents(t, dir, evs, WriterOptions{})
-	t.Run("compacted", func(t *testing.T) { compare(t, dir, true) })
+	t.Run("compacted", func(t *testing.T) {
+		if fast := compare(t, dir); len(fast) != len(CountKeys) {
+			t.Errorf("counted without search by %v, want every key of %v", fast, CountKeys)
+		}
+	})
 	writeEvents(t, dir, evs[:1000], WriterOptions{NoCompact: true}) // replaced: deleted documents remain
 	t.Run("with deleted documents", func(t *testing.T) {
-		compare(t, dir, true) // the days without replaced events
-		r := openReader(t, dir)
-		q := Query{Since: day, Until: day.Add(24*time.Hour - time.Nanosecond)}
-		for _, idx := range mustShards(t, r, q) {
-			var c Counts
-			if dictCount(idx, q.Since, q.Until, FieldCause, &c, map[string]int{}) {
-				t.Errorf("the dictionaries of %s were used though it has replaced events", idx.Name())
+		compare(t, dir) // the days without replaced events still count fast
+		for _, by := range CountKeys {
+			if firstDay(t, dir, by) {
+				t.Errorf("count by %s: the first day was counted without search though it has replaced events", by)
 			}
 		}
 	})
+	writeEvents(t, dir, nil, WriterOptions{}) // nothing written: nothing compacted
+	more := genEvents(300, 1)
+	for _, e := range more {
+		e.ID = "more-" + e.ID
+	}
+	writeEvents(t, dir, evs[:1000], WriterOptions{})          // compacted again
+	writeEvents(t, dir, more, WriterOptions{NoCompact: true}) // a second segment, no deletions
+	t.Run("events added since compaction", func(t *testing.T) {
+		compare(t, dir)
+		for _, by := range []string{FieldSrcIP, FieldUser} {
+			if firstDay(t, dir, by) {
+				t.Errorf("count by %s: out-of-date stored counts used", by)
+			}
+		}
+		if !firstDay(t, dir, FieldCause) {
+			t.Errorf("count by cause: the dictionaries of the first day were not used")
+		}
+	})
+}
+
+// TestDecodeCounts: stored counts that are cut or altered give an error,
+// never a panic or a wrong count.
+func TestDecodeCounts(t *testing.T) {
+	blob := encodeCounts("000000000002.zap", 7, []Bucket{{"203.0.113.7", 5}, {"\x1b[31m\xff", 2}})
+	seg, docs, b, err := decodeCounts(blob)
+	if err != nil || seg != "000000000002.zap" || docs != 7 || len(b) != 2 || b[1].Value != "\x1b[31m\xff" || b[1].Count != 2 {
+		t.Fatalf("round trip: %q %d %+v %v", seg, docs, b, err)
+	}
+	for i := 0; i < len(blob); i++ {
+		if _, _, _, err := decodeCounts(blob[:i]); err == nil {
+			t.Errorf("cut at %d of %d: no error", i, len(blob))
+		}
+		bad := append([]byte(nil), blob...)
+		bad[i] ^= 0xff
+		decodeCounts(bad) // must not panic
+	}
+	if _, _, _, err := decodeCounts(append(blob, 0)); err == nil {
+		t.Error("trailing byte: no error")
+	}
 }
 
 func mustShards(t *testing.T, r *Reader, q Query) []bleve.Index {
@@ -746,7 +800,7 @@ func mustShards(t *testing.T, r *Reader, q Query) []bleve.Index {
 
 // TestCountManyValues counts values of one document next to values of
 // many in a compacted day: the dictionary's own counts go wrong there
-// (see dictCount).
+// (see dictBuckets).
 func TestCountManyValues(t *testing.T) {
 	base := mustTime(t, "2026-11-20T10:00:00Z")
 	var evs []*classify.Event

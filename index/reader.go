@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
 
 	"github.com/sshwhy/sshwhy/classify"
@@ -335,14 +334,14 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 	}
 	c := Counts{Shards: r.opened}
 	counts := make(map[string]int)
-	// A query that only bounds the time counts the fields with few values
-	// on the shards it wholly covers from their term dictionaries (see
-	// dictCount). The other shards are searched.
+	// A query that only bounds the time counts the shards it wholly
+	// covers without a pass over their events (see shardCount). The other
+	// shards are searched.
 	search := idxs
-	if dictCounts && q.onlyTime() && (by == FieldCause || by == FieldHost || by == FieldHour) {
+	if fastCounts && q.onlyTime() {
 		search = nil
 		for _, idx := range idxs {
-			if !dictCount(idx, q.Since, q.Until, by, &c, counts) {
+			if !shardCount(idx, q.Since, q.Until, by, &c, counts) {
 				search = append(search, idx)
 			}
 		}
@@ -410,98 +409,3 @@ func (r *Reader) DocCount(since, until time.Time) (uint64, error) {
 
 // Dir is the data directory.
 func (r *Reader) Dir() string { return r.dir }
-
-// dictCounts enables dictCount; tests turn it off to compare.
-var dictCounts = true
-
-// dictCount adds the counts by field of the shard idx to c and counts when
-// the shard's events all lie in [since, until], none of its documents is
-// deleted (a replaced event stays in its old segment, marked deleted,
-// until a merge) and the field has at most maxDictTerms values in the
-// shard. It reports whether it could. The values come from the field's
-// term dictionary and each count from its postings list, so a day costs
-// microseconds instead of a pass over its events. (Not the dictionary's
-// own counts: in a merged segment zapx v17.2.5's dictionary iterator
-// reports 1 for every term read after a term with a single document;
-// blevesearch/zapx pull request 445 fixes it.) Every CountKeys field
-// has at most one value per event, so the events without it are the rest.
-func dictCount(idx bleve.Index, since, until time.Time, field string, c *Counts, counts map[string]int) bool {
-	a, err := idx.Advanced()
-	if err != nil {
-		return false
-	}
-	ir, err := a.Reader()
-	if err != nil {
-		return false
-	}
-	defer ir.Close()
-	snap, ok := ir.(*scorch.IndexSnapshot)
-	if !ok {
-		return false
-	}
-	for _, ss := range snap.Segments() {
-		if d := ss.Deleted(); d != nil && !d.IsEmpty() {
-			return false
-		}
-	}
-	first, last, ok, err := hourSpan(ir)
-	if err != nil || !ok {
-		return false
-	}
-	if !since.IsZero() && first.Before(since) || !until.IsZero() && last.After(until.Add(time.Nanosecond)) {
-		return false
-	}
-	docs, err := ir.DocCount()
-	if err != nil {
-		return false
-	}
-	var terms []string
-	d, err := ir.FieldDict(field)
-	if err != nil {
-		return false
-	}
-	for {
-		e, err := d.Next()
-		if err != nil || len(terms) > maxDictTerms {
-			d.Close()
-			return false
-		}
-		if e == nil {
-			break
-		}
-		terms = append(terms, e.Term)
-	}
-	if err := d.Close(); err != nil {
-		return false
-	}
-	local := make([]Bucket, 0, len(terms))
-	with := uint64(0)
-	for _, term := range terms {
-		r, err := ir.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
-		if err != nil {
-			return false
-		}
-		n := r.Count()
-		if err := r.Close(); err != nil {
-			return false
-		}
-		if n > 0 {
-			local = append(local, Bucket{Value: term, Count: int(n)})
-			with += n
-		}
-	}
-	if with > docs {
-		return false // not one value per event: do not guess
-	}
-	for _, b := range local {
-		counts[b.Value] += b.Count
-	}
-	c.Total += docs
-	c.Missing += int(docs - with)
-	return true
-}
-
-// maxDictTerms bounds the values dictCount counts one by one: cause, host
-// and hour have a few dozen a day; src_ip and user can have 100k, which a
-// pass over the events counts faster.
-const maxDictTerms = 2000

@@ -468,8 +468,9 @@ func (w *Writer) compact(names []string) error {
 	return firstErr
 }
 
-// compactShard force-merges the shard at path into one segment; skipped
-// reports that a reader held it open.
+// compactShard force-merges the shard at path into one segment and stores
+// the counts of its values that a search would take long to make (see
+// counts.go); skipped reports that a reader held it open.
 func compactShard(path string) (skipped bool, err error) {
 	idx, err := safeOpen(path, map[string]interface{}{"bolt_timeout": "100ms", "unsafe_batch": true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
@@ -490,6 +491,13 @@ func compactShard(path string) (skipped bool, err error) {
 				}
 				if err == nil {
 					live, err = liveSegments(s)
+				}
+			}
+			if err == nil && len(live) == 1 {
+				for seg := range live {
+					if err = storeCounts(idx, s, seg); err == nil {
+						err = waitPersisted(s, time.Minute)
+					}
 				}
 			}
 		}
