@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -33,41 +34,41 @@ var storedCountFields = []string{FieldSrcIP, FieldUser}
 // maxDictTerms bounds the values counted one by one from the dictionary.
 const maxDictTerms = 2000
 
-// shardCount adds the counts by field of the shard idx to c and counts
-// when the shard's events all lie in [since, until], none of its documents
-// is deleted (a replaced event stays in its old segment, marked deleted,
-// until a merge) and the counts can be had without a search. It reports
-// whether it could. Every CountKeys field has at most one value per event,
+// shardCount returns the counts by field of the shard idx, and adds its
+// totals to c, when the shard's events all lie in [since, until], none of
+// its documents is deleted (a replaced event stays in its old segment,
+// marked deleted, until a merge) and the counts can be had without a
+// search. It reports whether it could. Every CountKeys field has at most one value per event,
 // so the events without it are the rest.
-func shardCount(idx bleve.Index, since, until time.Time, field string, c *Counts, counts map[string]int) bool {
+func shardCount(idx bleve.Index, since, until time.Time, field string, c *Counts) ([]Bucket, bool) {
 	a, err := idx.Advanced()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	ir, err := a.Reader()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	defer ir.Close()
 	snap, ok := ir.(*scorch.IndexSnapshot)
 	if !ok {
-		return false
+		return nil, false
 	}
 	for _, ss := range snap.Segments() {
 		if d := ss.Deleted(); d != nil && !d.IsEmpty() {
-			return false
+			return nil, false
 		}
 	}
 	first, last, ok, err := hourSpan(ir)
 	if err != nil || !ok {
-		return false
+		return nil, false
 	}
 	if !since.IsZero() && first.Before(since) || !until.IsZero() && last.After(until.Add(time.Nanosecond)) {
-		return false
+		return nil, false
 	}
 	docs, err := ir.DocCount()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	var buckets []Bucket
 	switch field {
@@ -77,21 +78,18 @@ func shardCount(idx bleve.Index, since, until time.Time, field string, c *Counts
 		buckets, ok = storedBuckets(ir, snap, field, docs)
 	}
 	if !ok {
-		return false
+		return nil, false
 	}
 	with := uint64(0)
 	for _, b := range buckets {
 		with += uint64(b.Count)
 	}
 	if with > docs {
-		return false // not one value per event: do not guess
-	}
-	for _, b := range buckets {
-		counts[b.Value] += b.Count
+		return nil, false // not one value per event: do not guess
 	}
 	c.Total += docs
 	c.Missing += int(docs - with)
-	return true
+	return buckets, true
 }
 
 // dictBuckets counts field by the values in its term dictionary and the
@@ -194,6 +192,7 @@ func storeCounts(idx bleve.Index, s *scorch.Scorch, seg string) error {
 				buckets = append(buckets, Bucket{Value: t.Term, Count: t.Count})
 			}
 		}
+		slices.SortFunc(buckets, bucketOrder(f)) // as Count returns them
 		if err := s.SetInternal(countsKey(f), encodeCounts(seg, docs, buckets)); err != nil {
 			return err
 		}

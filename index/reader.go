@@ -333,7 +333,7 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 		return Counts{}, err
 	}
 	c := Counts{Shards: r.opened}
-	counts := make(map[string]int)
+	var parts [][]Bucket // the counts of each shard or group of shards
 	// A query that only bounds the time counts the shards it wholly
 	// covers without a pass over their events (see shardCount). The other
 	// shards are searched.
@@ -341,7 +341,9 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 	if fastCounts && q.onlyTime() {
 		search = nil
 		for _, idx := range idxs {
-			if !shardCount(idx, q.Since, q.Until, by, &c, counts) {
+			if b, ok := shardCount(idx, q.Since, q.Until, by, &c); ok {
+				parts = append(parts, b)
+			} else {
 				search = append(search, idx)
 			}
 		}
@@ -361,33 +363,15 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 			c.Missing += f.Missing
 			if f.Terms != nil {
 				terms := f.Terms.Terms()
-				if len(terms) > 0 {
-					c.Buckets = make([]Bucket, 0, len(terms)+len(counts))
+				b := make([]Bucket, len(terms))
+				for i, t := range terms {
+					b[i] = Bucket{Value: t.Term, Count: t.Count}
 				}
-				for _, t := range terms {
-					if n, ok := counts[t.Term]; ok {
-						t.Count += n
-						delete(counts, t.Term)
-					}
-					c.Buckets = append(c.Buckets, Bucket{Value: t.Term, Count: t.Count})
-				}
+				parts = append(parts, b)
 			}
 		}
 	}
-	for v, n := range counts {
-		c.Buckets = append(c.Buckets, Bucket{Value: v, Count: n})
-	}
-	// Values are unique, so both orders are total.
-	if by == FieldHour {
-		slices.SortFunc(c.Buckets, func(a, b Bucket) int { return strings.Compare(a.Value, b.Value) })
-	} else {
-		slices.SortFunc(c.Buckets, func(a, b Bucket) int {
-			if a.Count != b.Count {
-				return cmp.Compare(b.Count, a.Count)
-			}
-			return strings.Compare(a.Value, b.Value)
-		})
-	}
+	c.Buckets = mergeBuckets(parts, bucketOrder(by))
 	if limit > 0 && len(c.Buckets) > limit {
 		for _, b := range c.Buckets[limit:] {
 			c.Other += b.Count
@@ -395,6 +379,54 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 		c.Buckets = c.Buckets[:limit]
 	}
 	return c, nil
+}
+
+// bucketOrder is the order of Counts.Buckets: by hour for hour, else by
+// count, largest first. Values are unique, so both are total orders.
+func bucketOrder(by string) func(a, b Bucket) int {
+	if by == FieldHour {
+		return func(a, b Bucket) int { return strings.Compare(a.Value, b.Value) }
+	}
+	return func(a, b Bucket) int {
+		if a.Count != b.Count {
+			return cmp.Compare(b.Count, a.Count)
+		}
+		return strings.Compare(a.Value, b.Value)
+	}
+}
+
+// mergeBuckets adds up the counts of parts and sorts them by order. One
+// part is used as it is (stored counts are kept in count order).
+func mergeBuckets(parts [][]Bucket, order func(a, b Bucket) int) []Bucket {
+	var out []Bucket
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		out = parts[0]
+	default:
+		n := 0
+		for _, p := range parts {
+			n += len(p)
+		}
+		counts := make(map[string]int, n)
+		for _, p := range parts {
+			for _, b := range p {
+				counts[b.Value] += b.Count
+			}
+		}
+		out = make([]Bucket, 0, len(counts))
+		for v, n := range counts {
+			out = append(out, Bucket{Value: v, Count: n})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if !slices.IsSortedFunc(out, order) {
+		slices.SortFunc(out, order)
+	}
+	return out
 }
 
 // DocCount is the number of events in the shards covering [since, until]
