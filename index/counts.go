@@ -38,8 +38,8 @@ const maxDictTerms = 2000
 // totals to c, when the shard's events all lie in [since, until], none of
 // its documents is deleted (a replaced event stays in its old segment,
 // marked deleted, until a merge) and the counts can be had without a
-// search. It reports whether it could. Every CountKeys field has at most one value per event,
-// so the events without it are the rest.
+// search. It reports whether it could. Every CountKeys field has at most
+// one value per event, so the events without it are the rest.
 func shardCount(idx bleve.Index, since, until time.Time, field string, c *Counts) ([]Bucket, bool) {
 	a, err := idx.Advanced()
 	if err != nil {
