@@ -250,10 +250,11 @@ func load8(s string, i int) uint64 {
 }
 
 // plain8 reports whether all 8 bytes of w are plainJSON: none is below
-// 0x20, '"', '\\' or 0x80 and above. Each test sets a byte's high bit
-// when that byte matches (the classic "has a zero byte" trick); a false
-// positive is impossible here because bytes with the high bit set are
-// rejected first.
+// 0x20, '"', '\\' or 0x80 and above. With bytes of 0x80 and above ruled
+// out first, each test (the classic "has a zero byte" trick) sets the high
+// bit of the lowest matching byte, so no match is missed; a borrow may
+// also flag a later byte that does not match, which only sends the word
+// through the byte-by-byte loop.
 func plain8(w uint64) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	if w&highs != 0 {
