@@ -500,19 +500,7 @@ func TestRetain(t *testing.T) {
 
 func TestNotBefore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	w, err := OpenWriter(dir, WriterOptions{NotBefore: mustTime(t, "2026-11-22T00:00:00Z")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range fixture(t) {
-		if err := w.Add(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if st := w.Stats(); st.Added != 4 || st.Skipped != 2 {
+	if st := writeEvents(t, dir, fixture(t), WriterOptions{NotBefore: mustTime(t, "2026-11-22T00:00:00Z")}); st.Added != 4 || st.Skipped != 2 {
 		t.Errorf("stats %+v, want 4 added, 2 skipped", st)
 	}
 	if n := docCount(t, dir); n != 4 {

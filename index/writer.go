@@ -425,8 +425,8 @@ func (w *Writer) evictLocked() error {
 // compact merges each named shard into a single segment, Workers at a
 // time. bleve's merger leaves a day shard of a backfill in about ten
 // segments; a search visits each segment of each shard, and a process
-// that searches once opens each segment's file: one segment makes a cold
-// 7-day search about twice as fast (docs/benchmarks-index.md). It costs
+// that searches once opens each segment's file: with one segment a 7-day
+// search takes 25–50% less time (docs/benchmarks-index.md). It costs
 // one more pass over the shard's documents. A shard a reader holds open
 // is left as it is (counted in CompactSkipped): compaction only speeds
 // searches up, so waiting for a reader is not worth it.
@@ -530,11 +530,11 @@ func liveSegments(s *scorch.Scorch) (map[string]bool, error) {
 	}
 	live := make(map[string]bool)
 	for _, ss := range snap.Segments() {
-		p, ok := ss.Segment().(interface{ Path() string })
-		if !ok || p.Path() == "" {
+		name, ok := segmentName(ss)
+		if !ok {
 			return nil, nil // a segment in memory: do not guess
 		}
-		live[filepath.Base(p.Path())] = true
+		live[name] = true
 	}
 	return live, nil
 }

@@ -40,7 +40,7 @@ port and start, so indexing the same logs again replaces events instead of
 adding them, and an interrupted backfill can simply be run again.
 
 When the input is done, each day shard written is merged into a single
-segment, which makes later searches about twice as fast (--no-compact
+segment, which takes 25-50% off later search times (--no-compact
 skips this).
 
 Only one process may write to a data directory; a second one fails with
