@@ -129,9 +129,9 @@ func AppendJSON(b []byte, ev *Event) []byte {
 	b = append(b, `,"cause":`...)
 	b = appendString(b, string(ev.Cause))
 	b = append(b, `,"confidence":`...)
-	b = appendString(b, ev.Confidence)
+	b = appendString(b, string(ev.Confidence))
 	b = append(b, `,"phase":`...)
-	b = appendString(b, ev.Phase)
+	b = appendString(b, string(ev.Phase))
 	if ev.Detail != "" {
 		b = append(b, `,"detail":`...)
 		b = appendString(b, ev.Detail)

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/sshwhy/sshwhy/ingest"
 	"github.com/sshwhy/sshwhy/rules"
 )
@@ -50,7 +52,7 @@ type Stats struct {
 	Unmatched int64 // lines of sshd/ssh that no rule matched
 	Truncated int64 // lines cut at the reader's length limit
 	Events    int64
-	ByCause   map[Cause]int64
+	ByCause   map[cause.Cause]int64
 }
 
 // Machine is the per-connection state machine.
@@ -106,31 +108,23 @@ type conn struct {
 	closed                bool // a rule said the peer is gone
 	ended                 bool
 
-	best     cause // strongest cause stated by a line
-	bestWeak cause // strongest weak cause
-	hostKey  bool  // ended by a line that allows the host-key inference
+	best     verdict // strongest cause stated by a line
+	bestWeak verdict // strongest weak cause
+	hostKey  bool    // ended by a line that allows the host-key inference
 }
 
-type cause struct {
-	c        Cause
+type verdict struct {
+	c        cause.Cause
 	rule     string
 	detail   string
 	inferred bool // deduced by the machine, not stated by a line
 }
 
-// text is the cause's detail for people.
-func (c *cause) text() string { return c.detail }
+// text is the verdict's detail for people.
+func (c *verdict) text() string { return c.detail }
 
-// New returns a Machine that calls emit for every ended connection. It
-// checks that every rule names a known cause.
+// New returns a Machine that calls emit for every ended connection.
 func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
-	for _, r := range rs.Rules {
-		for _, c := range []string{r.Cause, r.CausePreauth} {
-			if c != "" && !Cause(c).Valid() {
-				return nil, fmt.Errorf("rule %s (%s): unknown cause %q", r.ID, r.File, c)
-			}
-		}
-	}
 	if opt.LoginGraceTime <= 0 {
 		opt.LoginGraceTime = 120 * time.Second
 	}
@@ -151,7 +145,7 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		rules:      rs,
 		opt:        opt,
 		emit:       emit,
-		stats:      Stats{ByCause: map[Cause]int64{}},
+		stats:      Stats{ByCause: map[cause.Cause]int64{}},
 		byPID:      map[pidKey]*conn{},
 		byAddr:     map[addrKey]*conn{},
 		live:       map[*conn]struct{}{},
@@ -162,7 +156,7 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 // Stats returns the counters so far.
 func (m *Machine) Stats() Stats {
 	s := m.stats
-	s.ByCause = make(map[Cause]int64, len(m.stats.ByCause))
+	s.ByCause = make(map[cause.Cause]int64, len(m.stats.ByCause))
 	for k, v := range m.stats.ByCause {
 		s.ByCause[k] = v
 	}
@@ -245,7 +239,7 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 		case !sameAddr || (opens && len(c.lines) > 0):
 			// The pid is reused by a new connection although the old one
 			// never logged an end.
-			m.finish(c, cause{c: Unknown, rule: "pid-reused", detail: "the pid was reused by a new connection before this one logged an end"}, false)
+			m.finish(c, verdict{c: cause.Unknown, rule: "pid-reused", detail: "the pid was reused by a new connection before this one logged an end"}, false)
 			c = nil
 		}
 	}
@@ -303,7 +297,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		c.authed = true
 		c.addMethod(f.Method)
 		// Failures before a successful login are not why it ended.
-		c.best, c.bestWeak = cause{}, cause{}
+		c.best, c.bestWeak = verdict{}, verdict{}
 		if c.ip != "" {
 			m.known.add(c.host, c.ip)
 		}
@@ -313,23 +307,23 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		if f.PID >= 0 {
 			k := pidKey{c.host, f.PID, false}
 			if old := m.byPID[k]; old != nil && old != c && !old.ended {
-				m.finish(old, cause{c: Unknown, rule: "pid-reused"}, false)
+				m.finish(old, verdict{c: cause.Unknown, rule: "pid-reused"}, false)
 			}
 			m.byPID[k] = c
 			c.pids = append(c.pids, f.PID)
 		}
 	}
 	if r.Cause != "" {
-		cs := Cause(r.Cause)
+		cs := r.Cause
 		if !c.authed && r.CausePreauth != "" {
-			cs = Cause(r.CausePreauth)
+			cs = r.CausePreauth
 		}
-		cc := cause{c: cs, rule: r.ID, detail: mt.Detail()}
+		cc := verdict{c: cs, rule: r.ID, detail: mt.Detail()}
 		if r.Weak {
-			if rank(cs) >= rank(c.bestWeak.c) {
+			if cs.Rank() >= c.bestWeak.c.Rank() {
 				c.bestWeak = cc
 			}
-		} else if rank(cs) >= rank(c.best.c) {
+		} else if cs.Rank() >= c.best.c.Rank() {
 			c.best = cc
 		}
 	}
@@ -339,9 +333,9 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	switch {
 	case r.Ends:
 		c.hostKey = r.Infer == "host_key"
-		m.finish(c, cause{}, false)
+		m.finish(c, verdict{}, false)
 	case r.Action == rules.SessionEnd:
-		m.finish(c, cause{c: ConnectionLost, rule: r.ID, inferred: true,
+		m.finish(c, verdict{c: cause.ConnectionLost, rule: r.ID, inferred: true,
 			detail: "PAM session closed with no OpenSSH close line (OpenSSH 9.7 and older log nothing at INFO when the peer vanishes)"}, false)
 	}
 }
@@ -358,7 +352,7 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 			if c.ip == "" {
 				c.ip = f.IP
 			}
-			m.finish(c, cause{c: GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
+			m.finish(c, verdict{c: cause.GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
 			return
 		}
 		m.single(l, mt, f.PID)
@@ -374,14 +368,14 @@ func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
 	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, ip: f.IP, port: f.Port,
 		start: l.Time, last: l.Time, prec: l.Prec}
 	c.addLine(l.Raw, m.opt.MaxLines)
-	m.emitConn(c, cause{c: Cause(mt.Rule.Cause), rule: mt.Rule.ID, detail: mt.Detail()})
+	m.emitConn(c, verdict{c: mt.Rule.Cause, rule: mt.Rule.ID, detail: mt.Detail()})
 }
 
 // finish ends a connection. A cause stated by a line wins; alt is used when
 // no line stated one, or always when force is set (a grace timeout cuts a
 // connection whatever its failed attempts said).
-func (m *Machine) finish(c *conn, alt cause, force bool) {
-	var final cause
+func (m *Machine) finish(c *conn, alt verdict, force bool) {
+	var final verdict
 	switch {
 	case force:
 		final = alt
@@ -389,13 +383,13 @@ func (m *Machine) finish(c *conn, alt cause, force bool) {
 		final = c.best
 	case alt.c != "":
 		final = alt
-	case c.hostKey && c.bestWeak.c == Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
-		final = cause{c: HostKeyMismatch, rule: c.bestWeak.rule, inferred: true,
+	case c.hostKey && c.bestWeak.c == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
+		final = verdict{c: cause.HostKeyMismatch, rule: c.bestWeak.rule, inferred: true,
 			detail: "closed right after key exchange by a client that logged in before: most likely it refused a changed host key"}
 	case c.bestWeak.c != "":
 		final = c.bestWeak
 	default:
-		final = cause{c: Unknown}
+		final = verdict{c: cause.Unknown}
 	}
 	m.emitConn(c, final)
 	c.ended = true
@@ -404,10 +398,10 @@ func (m *Machine) finish(c *conn, alt cause, force bool) {
 	m.dead = append(m.dead, c)
 }
 
-func (m *Machine) emitConn(c *conn, final cause) {
-	conf := Certain
+func (m *Machine) emitConn(c *conn, final verdict) {
+	conf := cause.Certain
 	if final.inferred {
-		conf = Inferred
+		conf = cause.Inferred
 	}
 	ev := &Event{
 		ID:           EventID(c.host, c.pid, c.port, c.start),
@@ -421,7 +415,7 @@ func (m *Machine) emitConn(c *conn, final cause) {
 		User:         c.user,
 		Cause:        final.c,
 		Confidence:   conf,
-		Phase:        Preauth,
+		Phase:        cause.Preauth,
 		Detail:       final.text(),
 		Rule:         final.rule,
 		AuthFailures: c.failures,
@@ -434,7 +428,7 @@ func (m *Machine) emitConn(c *conn, final cause) {
 		ev.SrcPort = c.port
 	}
 	if c.authed {
-		ev.Phase = Postauth
+		ev.Phase = cause.Postauth
 	}
 	if !c.start.IsZero() && !c.last.IsZero() {
 		ev.DurationS = c.last.Sub(c.start).Seconds()
@@ -470,14 +464,14 @@ func (m *Machine) sweep() {
 // line said the peer was gone, or sshd's LoginGraceTime cut it.
 func (m *Machine) endSilent(c *conn) {
 	if c.closed {
-		m.finish(c, cause{}, false)
+		m.finish(c, verdict{}, false)
 		return
 	}
 	end := c.start.Add(m.opt.LoginGraceTime)
 	if end.After(c.last) {
 		c.last = end
 	}
-	m.finish(c, cause{c: GraceTimeout, inferred: true, detail: fmt.Sprintf(
+	m.finish(c, verdict{c: cause.GraceTimeout, inferred: true, detail: fmt.Sprintf(
 		"silent until LoginGraceTime (%s) expired; this sshd logs no line for it", m.opt.LoginGraceTime)}, true)
 }
 
@@ -516,7 +510,7 @@ func (m *Machine) evict() {
 	}
 	slices.SortFunc(all, func(a, b *conn) int { return a.last.Compare(b.last) })
 	for _, c := range all[:len(all)/10+1] {
-		m.finish(c, cause{c: Unknown, rule: "evicted", detail: "too many open connections; flushed while still open"}, false)
+		m.finish(c, verdict{c: cause.Unknown, rule: "evicted", detail: "too many open connections; flushed while still open"}, false)
 	}
 }
 
@@ -534,9 +528,9 @@ func (m *Machine) Flush() {
 		case !c.authed && !c.client && !c.closed && !c.start.IsZero() && m.now.Sub(c.start) >= m.opt.LoginGraceTime:
 			m.endSilent(c)
 		case c.closed:
-			m.finish(c, cause{}, false)
+			m.finish(c, verdict{}, false)
 		default:
-			m.finish(c, cause{c: Unknown, rule: "end-of-input", detail: "the input ended while the connection was open"}, false)
+			m.finish(c, verdict{c: cause.Unknown, rule: "end-of-input", detail: "the input ended while the connection was open"}, false)
 		}
 	}
 	for _, c := range m.dead {
@@ -580,47 +574,6 @@ func (c *conn) addMethod(method string) {
 		}
 	}
 	c.methods = append(c.methods, method)
-}
-
-// rank orders causes when a connection's lines point to several: the more
-// specific explanation wins (an account refused by policy over the failed
-// passwords it produced, a grace timeout over a failed attempt before it).
-func rank(c Cause) int {
-	switch c {
-	case Unknown:
-		return 0
-	case Probe:
-		return 1
-	case ConnectionLost:
-		return 2
-	case UserLogout:
-		return 3
-	case NetworkReset:
-		return 4
-	case HostKeyMismatch:
-		return 5
-	case AuthFailure:
-		return 6
-	case AccessDenied:
-		return 7
-	case IdleTimeout:
-		return 8
-	case ClientTimeout:
-		return 9
-	case GraceTimeout:
-		return 10
-	case NegotiationFailure:
-		return 11
-	case ProtocolError:
-		return 12
-	case PacketCorruption:
-		return 13
-	case RateLimited:
-		return 14
-	case ServerShutdown:
-		return 15
-	}
-	return -1
 }
 
 // knownClients remembers which addresses logged in successfully, per host,

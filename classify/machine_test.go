@@ -78,9 +78,9 @@ func eventField(ev *Event, k string) string {
 	case "cause":
 		return string(ev.Cause)
 	case "confidence":
-		return ev.Confidence
+		return string(ev.Confidence)
 	case "phase":
-		return ev.Phase
+		return string(ev.Phase)
 	case "user":
 		return ev.User
 	case "failures":

@@ -3,6 +3,8 @@ package classify
 import (
 	"slices"
 	"time"
+
+	"github.com/sshwhy/sshwhy/cause"
 )
 
 // State is a Machine's memory, in a form that survives a restart: the
@@ -73,7 +75,7 @@ func (m *Machine) Restore(st State) {
 	m.now, m.lastSweep = st.Now, st.Now
 	m.stats = st.Stats
 	if m.stats.ByCause == nil {
-		m.stats.ByCause = map[Cause]int64{}
+		m.stats.ByCause = map[cause.Cause]int64{}
 	}
 	m.byPID = map[pidKey]*conn{}
 	m.byAddr = map[addrKey]*conn{}
@@ -118,7 +120,7 @@ func restoreConn(s ConnState) *conn {
 		ip: s.IP, port: s.Port, user: s.User, start: s.Start, last: s.Last, end: s.End, prec: s.Prec,
 		authed: s.Authed, failures: s.Failures, methods: s.Methods, lines: s.Lines, dropped: s.Dropped,
 		closed: s.Closed, ended: s.Ended, hostKey: s.HostKey,
-		best:     cause{c: Cause(s.Best[0]), rule: s.Best[1], detail: s.Best[2]},
-		bestWeak: cause{c: Cause(s.BestWeak[0]), rule: s.BestWeak[1], detail: s.BestWeak[2]},
+		best:     verdict{c: cause.Cause(s.Best[0]), rule: s.Best[1], detail: s.Best[2]},
+		bestWeak: verdict{c: cause.Cause(s.BestWeak[0]), rule: s.BestWeak[1], detail: s.BestWeak[2]},
 	}
 }

@@ -28,7 +28,7 @@ func TestStateResume(t *testing.T) {
 	summary := func(evs []*Event) []string {
 		var out []string
 		for _, ev := range evs {
-			out = append(out, ev.ID+" "+string(ev.Cause)+" "+ev.Confidence+" "+ev.User+" "+ev.End.String())
+			out = append(out, ev.ID+" "+string(ev.Cause)+" "+string(ev.Confidence)+" "+ev.User+" "+ev.End.String())
 		}
 		return out
 	}

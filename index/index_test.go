@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/blevesearch/bleve/v2"
 
 	"github.com/sshwhy/sshwhy/classify"
@@ -30,32 +32,32 @@ func mustTime(t testing.TB, s string) time.Time {
 // fixture is a small set of events over four UTC days, each with an id
 // that names it, so expectations read as lists of names.
 func fixture(t testing.TB) []*classify.Event {
-	mk := func(id, end string, dur float64, cause classify.Cause, host, ip, user, phase string, lines ...string) *classify.Event {
+	mk := func(id, end string, dur float64, c cause.Cause, host, ip, user string, phase cause.Phase, lines ...string) *classify.Event {
 		e := &classify.Event{
 			ID: id, End: mustTime(t, end), Host: host, Program: "sshd", PID: 100 + len(id), SrcIP: ip,
-			SrcPort: 40000 + int(id[0]), User: user, Cause: cause, Confidence: classify.Certain, Phase: phase,
+			SrcPort: 40000 + int(id[0]), User: user, Cause: c, Confidence: cause.Certain, Phase: phase,
 			DurationS: dur, Lines: lines, Source: "/var/log/auth.log", Prec: 6,
 		}
 		e.Start = e.End.Add(-time.Duration(dur * float64(time.Second)))
 		return e
 	}
-	a := mk("a", "2026-11-20T10:00:00Z", 4.6, classify.AuthFailure, "bastion", "203.0.113.7", "root", classify.Preauth,
+	a := mk("a", "2026-11-20T10:00:00Z", 4.6, cause.AuthFailure, "bastion", "203.0.113.7", "root", cause.Preauth,
 		"2026-11-20T10:00:00.000000+00:00 bastion sshd[101]: Failed password for root from 203.0.113.7 port 40097 ssh2",
 		"2026-11-20T10:00:00.000000+00:00 bastion sshd[101]: Failed password for root from 203.0.113.7 port 40097 ssh2",
 		"2026-11-20T10:00:00.000000+00:00 bastion sshd[101]: Connection closed by authenticating user root 203.0.113.7 port 40097 [preauth]")
 	a.AuthFailures = 3
 	a.AuthMethods = []string{"password"}
-	b := mk("b", "2026-11-21T23:59:59.999Z", 0.2, classify.Probe, "web1", "203.0.113.200", "", classify.Preauth,
+	b := mk("b", "2026-11-21T23:59:59.999Z", 0.2, cause.Probe, "web1", "203.0.113.200", "", cause.Preauth,
 		"2026-11-21T23:59:59.999000+00:00 web1 sshd[101]: Connection closed by 203.0.113.200 port 40098 [preauth]")
-	c := mk("c", "2026-11-22T00:00:00Z", 7200, classify.ClientTimeout, "bastion", "2001:db8::5", "alice", classify.Postauth,
+	c := mk("c", "2026-11-22T00:00:00Z", 7200, cause.ClientTimeout, "bastion", "2001:db8::5", "alice", cause.Postauth,
 		"2026-11-22T00:00:00.000000+00:00 bastion sshd[101]: Timeout, client not responding from user alice 2001:db8::5 port 40099")
-	d := mk("d", "2026-11-22T12:30:00Z", 0.1, classify.NegotiationFailure, "web1", "198.51.100.9", "", classify.Preauth,
+	d := mk("d", "2026-11-22T12:30:00Z", 0.1, cause.NegotiationFailure, "web1", "198.51.100.9", "", cause.Preauth,
 		"2026-11-22T12:30:00.000000+00:00 web1 sshd[101]: Unable to negotiate with 198.51.100.9 port 40100: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]")
 	d.Detail = "kex"
-	e := mk("e", "2026-11-23T08:15:30.5Z", 2, classify.AuthFailure, "bastion", "2001:db8:1::77", "\x1b[31mevil\x07 from 6.6.6.6", classify.Preauth,
+	e := mk("e", "2026-11-23T08:15:30.5Z", 2, cause.AuthFailure, "bastion", "2001:db8:1::77", "\x1b[31mevil\x07 from 6.6.6.6", cause.Preauth,
 		"2026-11-23T08:15:30.500000+00:00 bastion sshd[101]: Invalid user \x1b[31mevil\x07 from 6.6.6.6 from 2001:db8:1::77 port 40101")
 	e.AuthFailures = 1
-	f := mk("f", "2026-11-23T09:00:00Z", 3600, classify.UserLogout, "web1", "192.0.2.10", "bob", classify.Postauth,
+	f := mk("f", "2026-11-23T09:00:00Z", 3600, cause.UserLogout, "web1", "192.0.2.10", "bob", cause.Postauth,
 		"2026-11-23T09:00:00.000000+00:00 web1 sshd[101]: Received disconnect from 192.0.2.10 port 40102:11: disconnected by user",
 		"2026-11-23T09:00:00.000000+00:00 web1 sshd[101]: Disconnected from user bob 192.0.2.10 port 40102")
 	return []*classify.Event{a, b, c, d, e, f}
@@ -103,8 +105,8 @@ func TestSearch(t *testing.T) {
 		want string // ids in time order
 	}{
 		{"everything", Query{}, "abcdef"},
-		{"cause", Query{Causes: []classify.Cause{classify.AuthFailure}}, "ae"},
-		{"causes", Query{Causes: []classify.Cause{classify.Probe, classify.ClientTimeout}}, "bc"},
+		{"cause", Query{Causes: []cause.Cause{cause.AuthFailure}}, "ae"},
+		{"causes", Query{Causes: []cause.Cause{cause.Probe, cause.ClientTimeout}}, "bc"},
 		{"ip", Query{IPs: []string{"203.0.113.7"}}, "a"},
 		{"ipv4 cidr", Query{IPs: []string{"203.0.113.0/24"}}, "ab"},
 		{"ipv4 cidr upper half", Query{IPs: []string{"203.0.113.128/25"}}, "b"},
@@ -117,7 +119,7 @@ func TestSearch(t *testing.T) {
 		{"hostile user", Query{Users: []string{"\x1b[31mevil\x07 from 6.6.6.6"}}, "e"},
 		{"user is exact", Query{Users: []string{"ALICE"}}, ""},
 		{"host", Query{Hosts: []string{"web1"}}, "bdf"},
-		{"phase", Query{Phases: []string{classify.Postauth}}, "cf"},
+		{"phase", Query{Phases: []string{string(cause.Postauth)}}, "cf"},
 		{"inclusive bounds", Query{Since: ts("2026-11-21T23:59:59.999Z"), Until: ts("2026-11-22T00:00:00Z")}, "bc"},
 		{"since a nanosecond later", Query{Since: ts("2026-11-22T00:00:00.000000001Z")}, "def"},
 		{"until", Query{Until: ts("2026-11-20T10:00:00Z")}, "a"},
@@ -125,7 +127,7 @@ func TestSearch(t *testing.T) {
 		{"range over shards", Query{Since: ts("2026-11-22T12:00:00Z"), Until: ts("2026-11-23T08:15:30.5Z")}, "de"},
 		{"range in one minute", Query{Since: ts("2026-11-23T08:15:30Z"), Until: ts("2026-11-23T08:15:31Z")}, "e"},
 		{"range without events", Query{Since: ts("2026-11-24T00:00:00Z")}, ""},
-		{"combined", Query{Causes: []classify.Cause{classify.AuthFailure}, IPs: []string{"2001:db8::/32"}, Since: ts("2026-11-23T00:00:00Z")}, "e"},
+		{"combined", Query{Causes: []cause.Cause{cause.AuthFailure}, IPs: []string{"2001:db8::/32"}, Since: ts("2026-11-23T00:00:00Z")}, "e"},
 		{"word", Query{Text: "diffie-hellman-group1-sha1"}, "d"},
 		{"word case", Query{Text: "PREAUTH"}, "abd"},
 		{"phrase", Query{Text: `"Connection closed by"`}, "ab"},
@@ -226,7 +228,7 @@ func TestSearchErrors(t *testing.T) {
 		opt  SearchOptions
 		want string
 	}{
-		{"cause", Query{Causes: []classify.Cause{"bored"}}, SearchOptions{}, `unknown cause "bored"`},
+		{"cause", Query{Causes: []cause.Cause{"bored"}}, SearchOptions{}, `unknown cause "bored"`},
 		{"ip", Query{IPs: []string{"203.0.113.300"}}, SearchOptions{}, `"203.0.113.300" is neither an IP address nor a CIDR prefix`},
 		{"cidr", Query{IPs: []string{"10.0.0.0/33"}}, SearchOptions{}, `"10.0.0.0/33" is neither`},
 		{"phase", Query{Phases: []string{"during"}}, SearchOptions{}, `unknown phase "during"`},
@@ -278,7 +280,7 @@ func TestCount(t *testing.T) {
 		{FieldUser, Query{}, 0, []Bucket{{"\x1b[31mevil\x07 from 6.6.6.6", 1}, {"alice", 1}, {"bob", 1}, {"root", 1}}, 0, 2},
 		{FieldSrcIP, Query{IPs: []string{"203.0.113.0/24"}}, 0, []Bucket{{"203.0.113.200", 1}, {"203.0.113.7", 1}}, 0, 0},
 		{FieldHour, Query{Since: ts("2026-11-22T00:00:00Z")}, 0, []Bucket{{"2026-11-22T00", 1}, {"2026-11-22T12", 1}, {"2026-11-23T08", 1}, {"2026-11-23T09", 1}}, 0, 0},
-		{FieldCause, Query{Causes: []classify.Cause{classify.RateLimited}}, 0, nil, 0, 0},
+		{FieldCause, Query{Causes: []cause.Cause{cause.RateLimited}}, 0, nil, 0, 0},
 	}
 	for _, tt := range tests {
 		c, err := r.Count(context.Background(), tt.q, tt.by, tt.limit)
@@ -408,7 +410,7 @@ func TestTimeRange(t *testing.T) {
 			at = at.Truncate(time.Hour).Add(-time.Nanosecond)
 		}
 		times = append(times, at)
-		evs = append(evs, &classify.Event{ID: fmt.Sprint("t", i), End: at, Cause: classify.Probe})
+		evs = append(evs, &classify.Event{ID: fmt.Sprint("t", i), End: at, Cause: cause.Probe})
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	if _, err := Write(dir, evs); err != nil {
@@ -515,10 +517,10 @@ func TestEventWithoutTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range []*classify.Event{
-		{ID: "none", Cause: classify.Unknown},
-		{ID: "far", Cause: classify.Unknown, End: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
-		{ID: "bad start", Cause: classify.Unknown, End: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Start: time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)},
-		{ID: "start only", Cause: classify.Unknown, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "none", Cause: cause.Unknown},
+		{ID: "far", Cause: cause.Unknown, End: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "bad start", Cause: cause.Unknown, End: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Start: time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "start only", Cause: cause.Unknown, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
 		if err := w.Add(e); err != nil {
 			t.Fatal(err)
@@ -797,7 +799,7 @@ func TestCountManyValues(t *testing.T) {
 		for i := 0; i < n; i++ {
 			at := base.Add(time.Duration(len(evs)) * time.Second)
 			evs = append(evs, &classify.Event{Start: at, End: at, Host: "h", PID: 100 + len(evs), SrcIP: ip, SrcPort: 1000 + len(evs),
-				User: user, Cause: classify.AuthFailure, Confidence: "certain", Phase: "preauth"})
+				User: user, Cause: cause.AuthFailure, Confidence: "certain", Phase: "preauth"})
 		}
 	}
 	add("1.1.1.1", "a", 1)

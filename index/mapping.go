@@ -175,8 +175,8 @@ func (b *docBuilder) document(e *classify.Event) (*document.Document, error) {
 	keyword(FieldSrcIP, e.SrcIP, optIndexDV)
 	keyword(FieldHost, e.Host, optIndexDV)
 	keyword(FieldProgram, e.Program, optIndex)
-	keyword(FieldPhase, e.Phase, optIndex)
-	keyword(FieldConfidence, e.Confidence, optIndex)
+	keyword(FieldPhase, string(e.Phase), optIndex)
+	keyword(FieldConfidence, string(e.Confidence), optIndex)
 	keyword(FieldRule, e.Rule, optIndex)
 	keyword(FieldSource, e.Source, optIndex)
 	for _, m := range e.AuthMethods {

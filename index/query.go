@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
-
-	"github.com/sshwhy/sshwhy/classify"
 )
 
 // ErrBadQuery is wrapped by every error about a malformed Query.
@@ -19,12 +19,12 @@ var ErrBadQuery = errors.New("bad query")
 // Query selects events. Empty fields select everything; values within one
 // field are alternatives (OR), fields combine with AND.
 type Query struct {
-	Since, Until time.Time        // event end in [Since, Until]; zero is open
-	Causes       []classify.Cause // exact
-	IPs          []string         // addresses or CIDR prefixes, IPv4 or IPv6
-	Users        []string         // exact, case-sensitive
-	Hosts        []string         // exact
-	Phases       []string         // "preauth", "postauth"
+	Since, Until time.Time     // event end in [Since, Until]; zero is open
+	Causes       []cause.Cause // exact
+	IPs          []string      // addresses or CIDR prefixes, IPv4 or IPv6
+	Users        []string      // exact, case-sensitive
+	Hosts        []string      // exact
+	Phases       []string      // "preauth", "postauth"
 	// Text is a query in bleve's query-string syntax
 	// (https://blevesearch.com/docs/Query-String-Query/); bare words search
 	// the evidence lines, fields are named as in the Field constants, e.g.
@@ -86,8 +86,8 @@ func (q *Query) bleveQuery() (query.Query, error) {
 	}
 	if len(q.Phases) > 0 {
 		for _, p := range q.Phases {
-			if p != classify.Preauth && p != classify.Postauth {
-				return nil, badQuery("unknown phase %q (phases: %s, %s)", p, classify.Preauth, classify.Postauth)
+			if !cause.Phase(p).Valid() {
+				return nil, badQuery("unknown phase %q (phases: %s, %s)", p, cause.Preauth, cause.Postauth)
 			}
 		}
 		must = append(must, anyTerm(FieldPhase, q.Phases))
@@ -138,8 +138,8 @@ func or(qs []query.Query) query.Query {
 }
 
 func causeList() string {
-	s := make([]string, len(classify.Causes))
-	for i, c := range classify.Causes {
+	s := make([]string, len(cause.All()))
+	for i, c := range cause.All() {
 		s[i] = string(c)
 	}
 	return strings.Join(s, ", ")

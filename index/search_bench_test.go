@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index/internal/synth"
 )
@@ -142,7 +144,7 @@ func scannerNet(rng *rand.Rand) string {
 func benchCauseIPWeek(b *testing.B, cold bool) {
 	latencies(b, cold, func(r *Reader, rng *rand.Rand) error {
 		since, until := window(r, rng, 7*24*time.Hour)
-		q := Query{Since: since, Until: until, Causes: []classify.Cause{classify.AuthFailure}, IPs: []string{scannerNet(rng)}}
+		q := Query{Since: since, Until: until, Causes: []cause.Cause{cause.AuthFailure}, IPs: []string{scannerNet(rng)}}
 		_, err := r.Search(context.Background(), q, SearchOptions{Limit: 100}, func(*classify.Event) error { return nil })
 		return err
 	})

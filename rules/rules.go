@@ -24,6 +24,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sshwhy/sshwhy/cause"
 )
 
 //go:embed default/*.yaml
@@ -64,8 +66,8 @@ type Rule struct {
 	Action Action `yaml:"action"`
 	// Cause the line points to, and CausePreauth when that differs before
 	// authentication succeeded.
-	Cause        string `yaml:"cause"`
-	CausePreauth string `yaml:"cause_preauth"`
+	Cause        cause.Cause `yaml:"cause"`
+	CausePreauth cause.Cause `yaml:"cause_preauth"`
 	// Weak causes say how a connection ended, not why (e.g. "Connection
 	// closed by ..."); any cause from another line wins over them.
 	Weak bool `yaml:"weak"`
@@ -310,10 +312,17 @@ func (r *Rule) compile() error {
 	default:
 		return fmt.Errorf("unknown infer %q", r.Infer)
 	}
+	for _, c := range []cause.Cause{r.Cause, r.CausePreauth} {
+		if c != "" && !c.Valid() {
+			return fmt.Errorf("unknown cause %q (causes: %s)", c, cause.List())
+		}
+	}
 	switch r.Phase {
-	case "", "preauth", "postauth", "any":
+	case "", "any":
 	default:
-		return fmt.Errorf("unknown phase %q", r.Phase)
+		if !cause.Phase(r.Phase).Valid() {
+			return fmt.Errorf("unknown phase %q (preauth, postauth or any)", r.Phase)
+		}
 	}
 	return checkDetail(r.Detail)
 }

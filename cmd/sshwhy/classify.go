@@ -125,7 +125,7 @@ func (t *tableWriter) write(ev *classify.Event) error {
 	t.n++
 	cause := string(ev.Cause)
 	if t.colour {
-		cause = colourCause(ev.Cause)
+		cause = ev.Cause.ANSI()
 	}
 	end := "-"
 	if !ev.End.IsZero() {
@@ -158,21 +158,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// colourCause wraps a cause in an ANSI colour by how alarming it is.
-func colourCause(c classify.Cause) string {
-	code := "0"
-	switch c {
-	case classify.AuthFailure, classify.AccessDenied, classify.HostKeyMismatch:
-		code = "31" // red
-	case classify.GraceTimeout, classify.ClientTimeout, classify.IdleTimeout, classify.NetworkReset,
-		classify.ConnectionLost, classify.PacketCorruption:
-		code = "33" // yellow
-	case classify.UserLogout:
-		code = "32" // green
-	case classify.Probe, classify.ProtocolError, classify.NegotiationFailure, classify.RateLimited:
-		code = "35" // magenta
-	}
-	return "\x1b[" + code + "m" + string(c) + "\x1b[0m"
 }

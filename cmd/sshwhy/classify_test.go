@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/sshwhy/sshwhy/classify"
 )
 
@@ -70,7 +72,7 @@ func TestClassifyJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.SrcIP != "203.0.113.7" || ev.SrcPort != 40040 || ev.User != "\x1b]0;owned\x07x from 6.6.6.6 port 22" || ev.Cause != classify.AuthFailure {
+	if ev.SrcIP != "203.0.113.7" || ev.SrcPort != 40040 || ev.User != "\x1b]0;owned\x07x from 6.6.6.6 port 22" || ev.Cause != cause.AuthFailure {
 		t.Errorf("event %+v", ev)
 	}
 	if len(ev.Lines) != 2 || !strings.HasPrefix(ev.Lines[0], "Nov 23 10:00:00 srv sshd[600]: Invalid user") {

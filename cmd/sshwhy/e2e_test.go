@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sshwhy/sshwhy/classify"
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/sshwhy/sshwhy/internal/lab"
 )
 
@@ -89,9 +90,9 @@ func loadExpected(t *testing.T, path string) map[string]map[string]expectation {
 		case len(f) == 3 && f[2] == "-":
 		case len(f) == 6:
 			e.cause, e.confidence, e.phase, e.user = f[2], f[3], f[4], f[5]
-			if !classify.Cause(e.cause).Valid() ||
-				(e.confidence != classify.Certain && e.confidence != classify.Inferred) ||
-				(e.phase != classify.Preauth && e.phase != classify.Postauth) {
+			if !cause.Cause(e.cause).Valid() ||
+				!cause.Confidence(e.confidence).Valid() ||
+				!cause.Phase(e.phase).Valid() {
 				t.Fatalf("%s:%d: unknown cause, confidence or phase in %q", path, i+1, line)
 			}
 			if e.user == "-" {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/spf13/cobra"
 
 	"github.com/sshwhy/sshwhy/classify"
@@ -169,7 +171,7 @@ func (st pipelineStats) summary(showUnmatchedHint bool) string {
 	if len(st.ByCause) > 0 {
 		b.WriteString(" (")
 		first := true
-		for _, c := range classify.Causes {
+		for _, c := range cause.All() {
 			if n := st.ByCause[c]; n > 0 {
 				if !first {
 					b.WriteString(", ")

@@ -37,9 +37,9 @@ func newRulesListCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tPROGRAMS\tCAUSE\tENDS\tACTION\tLEVEL\tVERSIONS\tMATCH")
 			for _, r := range rs.Rules {
-				c := r.Cause
+				c := string(r.Cause)
 				if r.CausePreauth != "" {
-					c += " (preauth: " + r.CausePreauth + ")"
+					c += " (preauth: " + string(r.CausePreauth) + ")"
 				}
 				if r.Weak {
 					c += " weak"

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/spf13/cobra"
 
 	"github.com/sshwhy/sshwhy/classify"
@@ -99,7 +101,7 @@ func (fl *searchFlags) query(args []string, now time.Time) (index.Query, error) 
 		}
 	}
 	for _, c := range fl.causes {
-		q.Causes = append(q.Causes, classify.Cause(strings.TrimSpace(c)))
+		q.Causes = append(q.Causes, cause.Cause(strings.TrimSpace(c)))
 	}
 	q.IPs, q.Users, q.Hosts, q.Phases = fl.ips, fl.users, fl.hosts, fl.phases
 	q.Text = strings.Join(args, " ")
@@ -380,7 +382,7 @@ func (c *csvWriter) write(ev *classify.Event) error {
 	r[0], r[1] = t(ev.End), t(ev.Start)
 	r[2], r[3], r[4] = csvSafe(ev.Host), csvSafe(ev.Program), n(ev.PID)
 	r[5], r[6], r[7] = csvSafe(ev.SrcIP), n(ev.SrcPort), csvSafe(ev.User)
-	r[8], r[9], r[10] = string(ev.Cause), ev.Confidence, ev.Phase
+	r[8], r[9], r[10] = string(ev.Cause), string(ev.Confidence), string(ev.Phase)
 	r[11] = strconv.FormatFloat(ev.DurationS, 'f', -1, 64)
 	r[12] = strconv.Itoa(ev.AuthFailures)
 	r[13] = csvSafe(strings.Join(ev.AuthMethods, " "))

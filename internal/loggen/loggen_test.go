@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sshwhy/sshwhy/classify"
+	"github.com/sshwhy/sshwhy/cause"
 )
 
 func testConfig(lines int) Config {
@@ -220,7 +220,7 @@ func TestTruthMatchesLog(t *testing.T) {
 	}
 	causes := make(map[string]int)
 	for _, r := range truth {
-		if !classify.Cause(r.Cause).Valid() {
+		if !cause.Cause(r.Cause).Valid() {
 			t.Fatalf("invalid cause %q in %+v", r.Cause, r)
 		}
 		causes[r.Cause]++

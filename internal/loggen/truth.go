@@ -3,6 +3,8 @@ package loggen
 import (
 	"strconv"
 	"time"
+
+	"github.com/sshwhy/sshwhy/cause"
 )
 
 // Truth is the ground truth for one logged connection: one JSON object per
@@ -30,22 +32,22 @@ type Truth struct {
 	Scenario string    `json:"scenario"` // generator's name for what happened, e.g. "brute/byebye"
 }
 
-// The causes the generator produces (names from design/causes.md).
+// The causes the generator produces, in the vocabulary of package cause.
 const (
-	causeUserLogout       = "user_logout"
-	causeAuthFailure      = "auth_failure"
-	causeAccessDenied     = "access_denied"
-	causeGraceTimeout     = "grace_timeout"
-	causeClientTimeout    = "client_timeout"
-	causeHostKeyMismatch  = "host_key_mismatch"
-	causeNegotiation      = "negotiation_failure"
-	causeProbe            = "probe"
-	causeProtocolError    = "protocol_error"
-	causePacketCorruption = "packet_corruption"
-	causeNetworkReset     = "network_reset"
-	causeConnectionLost   = "connection_lost"
-	causeRateLimited      = "rate_limited"
-	causeServerShutdown   = "server_shutdown"
+	causeUserLogout       = string(cause.UserLogout)
+	causeAuthFailure      = string(cause.AuthFailure)
+	causeAccessDenied     = string(cause.AccessDenied)
+	causeGraceTimeout     = string(cause.GraceTimeout)
+	causeClientTimeout    = string(cause.ClientTimeout)
+	causeHostKeyMismatch  = string(cause.HostKeyMismatch)
+	causeNegotiation      = string(cause.NegotiationFailure)
+	causeProbe            = string(cause.Probe)
+	causeProtocolError    = string(cause.ProtocolError)
+	causePacketCorruption = string(cause.PacketCorruption)
+	causeNetworkReset     = string(cause.NetworkReset)
+	causeConnectionLost   = string(cause.ConnectionLost)
+	causeRateLimited      = string(cause.RateLimited)
+	causeServerShutdown   = string(cause.ServerShutdown)
 )
 
 func appendTruth(b []byte, t *Truth) []byte {

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
 	"github.com/sshwhy/sshwhy/index/internal/synth"
@@ -164,7 +166,7 @@ func query(args []string) error {
 	first, lastDay := shards[0].Day, shards[len(shards)-1].Day
 	// Networks to look for: the /24s and /32s of scanners the generator uses.
 	nets, ips := scannerNets()
-	causes := []classify.Cause{classify.AuthFailure, classify.Probe, classify.ClientTimeout, classify.NegotiationFailure}
+	causes := []cause.Cause{cause.AuthFailure, cause.Probe, cause.ClientTimeout, cause.NegotiationFailure}
 	ctx := context.Background()
 	week := func(rng *rand.Rand) (time.Time, time.Time) {
 		span := int(lastDay.Sub(first).Hours()/24) - 7
@@ -182,11 +184,11 @@ func query(args []string) error {
 	samples := []*sample{
 		{name: "cause+ip/24+7d, newest 100", run: func(r *index.Reader, rng *rand.Rand) (uint64, error) {
 			s, u := week(rng)
-			return list(r, index.Query{Since: s, Until: u, Causes: []classify.Cause{causes[rng.Intn(len(causes))]}, IPs: []string{nets[rng.Intn(len(nets))]}})
+			return list(r, index.Query{Since: s, Until: u, Causes: []cause.Cause{causes[rng.Intn(len(causes))]}, IPs: []string{nets[rng.Intn(len(nets))]}})
 		}},
 		{name: "cause+ip+7d, newest 100", run: func(r *index.Reader, rng *rand.Rand) (uint64, error) {
 			s, u := week(rng)
-			return list(r, index.Query{Since: s, Until: u, Causes: []classify.Cause{classify.AuthFailure}, IPs: []string{ips[rng.Intn(len(ips))]}})
+			return list(r, index.Query{Since: s, Until: u, Causes: []cause.Cause{cause.AuthFailure}, IPs: []string{ips[rng.Intn(len(ips))]}})
 		}},
 		{name: "count by cause over a day", run: func(r *index.Reader, rng *rand.Rand) (uint64, error) {
 			s, u := day(rng)

@@ -9,6 +9,8 @@ import (
 	"math/rand"
 	"time"
 
+	"github.com/sshwhy/sshwhy/cause"
+
 	"github.com/sshwhy/sshwhy/classify"
 )
 
@@ -37,15 +39,15 @@ func New(seed int64, from, to time.Time, n int) *Gen {
 
 // weights of causes, roughly what an Internet-facing sshd sees.
 var causeWeights = []struct {
-	c classify.Cause
+	c cause.Cause
 	w int
 }{
-	{classify.AuthFailure, 40}, {classify.Probe, 25}, {classify.UserLogout, 8},
-	{classify.NegotiationFailure, 5}, {classify.ProtocolError, 4}, {classify.GraceTimeout, 3},
-	{classify.NetworkReset, 3}, {classify.ConnectionLost, 3}, {classify.AccessDenied, 2},
-	{classify.ClientTimeout, 2}, {classify.HostKeyMismatch, 1}, {classify.IdleTimeout, 1},
-	{classify.PacketCorruption, 1}, {classify.RateLimited, 1}, {classify.ServerShutdown, 1},
-	{classify.Unknown, 1},
+	{cause.AuthFailure, 40}, {cause.Probe, 25}, {cause.UserLogout, 8},
+	{cause.NegotiationFailure, 5}, {cause.ProtocolError, 4}, {cause.GraceTimeout, 3},
+	{cause.NetworkReset, 3}, {cause.ConnectionLost, 3}, {cause.AccessDenied, 2},
+	{cause.ClientTimeout, 2}, {cause.HostKeyMismatch, 1}, {cause.IdleTimeout, 1},
+	{cause.PacketCorruption, 1}, {cause.RateLimited, 1}, {cause.ServerShutdown, 1},
+	{cause.Unknown, 1},
 }
 
 var users = []string{"root", "admin", "ubuntu", "test", "oracle", "postgres", "git", "deploy",
@@ -58,7 +60,7 @@ func (g *Gen) randIP() string {
 	return fmt.Sprintf("%d.%d.%d.%d", 1+g.rng.Intn(222), g.rng.Intn(256), g.rng.Intn(256), 1+g.rng.Intn(254))
 }
 
-func (g *Gen) cause() classify.Cause {
+func (g *Gen) cause() cause.Cause {
 	total := 0
 	for _, cw := range causeWeights {
 		total += cw.w
@@ -70,7 +72,7 @@ func (g *Gen) cause() classify.Cause {
 		}
 		x -= cw.w
 	}
-	return classify.Unknown
+	return cause.Unknown
 }
 
 // Next returns the next event, or nil after n events.
@@ -95,15 +97,15 @@ func (g *Gen) Next() *classify.Event {
 	} else {
 		e.SrcIP = g.randIP()
 	}
-	e.Confidence = classify.Certain
-	e.Phase = classify.Preauth
+	e.Confidence = cause.Certain
+	e.Phase = cause.Preauth
 	dur := time.Duration(g.rng.Intn(5000)) * time.Millisecond
 	ts := func(t time.Time) string { return t.Format("2006-01-02T15:04:05.000000-07:00") }
 	pfx := func(t time.Time) string { return fmt.Sprintf("%s %s sshd[%d]: ", ts(t), e.Host, e.PID) }
 	start := end.Add(-dur)
 	e.Lines = append(e.Lines, pfx(start)+fmt.Sprintf("Connection from %s port %d on 10.0.0.1 port 22 rdomain \"\"", e.SrcIP, e.SrcPort))
 	switch e.Cause {
-	case classify.AuthFailure:
+	case cause.AuthFailure:
 		e.User = users[g.rng.Intn(len(users))]
 		if g.rng.Intn(4) == 0 {
 			e.User = fmt.Sprintf("u%06d", g.rng.Intn(1000000))
@@ -115,9 +117,9 @@ func (g *Gen) Next() *classify.Event {
 		}
 		e.Lines = append(e.Lines, pfx(end)+fmt.Sprintf("Connection closed by invalid user %s %s port %d [preauth]", e.User, e.SrcIP, e.SrcPort))
 		e.Rule = "closed-invalid-user"
-	case classify.UserLogout, classify.ClientTimeout, classify.IdleTimeout, classify.ConnectionLost:
+	case cause.UserLogout, cause.ClientTimeout, cause.IdleTimeout, cause.ConnectionLost:
 		e.User = users[g.rng.Intn(8)]
-		e.Phase = classify.Postauth
+		e.Phase = cause.Postauth
 		dur = time.Duration(g.rng.Intn(36000)) * time.Second
 		start = end.Add(-dur)
 		e.AuthMethods = []string{"publickey"}
@@ -127,15 +129,15 @@ func (g *Gen) Next() *classify.Event {
 			pfx(end)+fmt.Sprintf("Received disconnect from %s port %d:11: disconnected by user", e.SrcIP, e.SrcPort),
 			pfx(end)+fmt.Sprintf("Disconnected from user %s %s port %d", e.User, e.SrcIP, e.SrcPort))
 		e.Rule = "disconnected-by-user"
-	case classify.NegotiationFailure:
+	case cause.NegotiationFailure:
 		e.Detail = "kex"
 		e.Lines = append(e.Lines, pfx(end)+fmt.Sprintf("Unable to negotiate with %s port %d: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1,diffie-hellman-group14-sha1 [preauth]", e.SrcIP, e.SrcPort))
 		e.Rule = "unable-to-negotiate"
 	default:
 		e.Lines = append(e.Lines, pfx(end)+fmt.Sprintf("Connection closed by %s port %d [preauth]", e.SrcIP, e.SrcPort))
 		e.Rule = "closed-preauth"
-		if e.Cause == classify.GraceTimeout || e.Cause == classify.HostKeyMismatch {
-			e.Confidence = classify.Inferred
+		if e.Cause == cause.GraceTimeout || e.Cause == cause.HostKeyMismatch {
+			e.Confidence = cause.Inferred
 			e.Rule = ""
 		}
 	}
