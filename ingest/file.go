@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Options configures Open and OpenAll. The zero value is ready to use.
+// Options configures Open. The zero value is ready to use.
 type Options struct {
 	// MaxLine is the longest line kept, in bytes; longer lines are cut to
 	// MaxLine, marked Truncated, and the rest of the line is skipped. It
@@ -27,6 +27,10 @@ type Options struct {
 	Ref time.Time
 	// Stdin is read for the path "-". Nil means os.Stdin.
 	Stdin io.Reader
+	// Offset resumes reading after this many bytes of the (decompressed)
+	// content: a Line's Offset from an earlier read of the same file. It
+	// must be the end of a line (or of a journal record). Not for stdin.
+	Offset int64
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +67,7 @@ type File struct {
 
 	scratch []byte // holds lines longer than br's buffer
 	e       entry  // journal record being decoded
+	id      FileID // identity of the file opened (zero for stdin)
 }
 
 // Open opens path ("-" for stdin) for reading Lines. Errors name the path.
@@ -70,8 +75,12 @@ func Open(path string, opt Options) (*File, error) {
 	opt = opt.withDefaults()
 	var r io.Reader
 	var closer io.Closer
+	var id FileID
 	ref := opt.Ref
 	if path == "-" {
+		if opt.Offset != 0 {
+			return nil, errors.New("ingest: stdin cannot be resumed at an offset")
+		}
 		r = opt.Stdin
 		if ref.IsZero() {
 			ref = time.Now()
@@ -93,6 +102,10 @@ func Open(path string, opt Options) (*File, error) {
 		if ref.IsZero() {
 			ref = fi.ModTime()
 		}
+		if id, err = identify(f, path); err != nil {
+			f.Close()
+			return nil, err
+		}
 		r, closer = f, f
 	}
 	r, err := decompress(r)
@@ -108,10 +121,43 @@ func Open(path string, opt Options) (*File, error) {
 		closer: closer,
 		br:     bufio.NewReaderSize(r, 64<<10),
 		parser: Parser{Ref: ref, Loc: opt.Loc},
+		id:     id,
 	}
 	f.format = sniff(f.br)
+	if opt.Offset > 0 {
+		if err := f.skip(opt.Offset); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return f, nil
 }
+
+// skip moves past the first n bytes of the content: a seek for a plain
+// file, reading them for a compressed one.
+func (f *File) skip(n int64) error {
+	if sk, ok := f.closer.(*os.File); ok && !f.id.Compressed {
+		if fi, err := sk.Stat(); err == nil && fi.Size() < n {
+			return fmt.Errorf("ingest: %s: %w: %d bytes, resuming at byte %d", f.path, ErrShorter, fi.Size(), n)
+		}
+		if _, err := sk.Seek(n, io.SeekStart); err != nil {
+			return fmt.Errorf("ingest: %s: %w", f.path, err)
+		}
+		f.br.Reset(sk)
+	} else if got, err := io.CopyN(io.Discard, f.br, n); err != nil {
+		return fmt.Errorf("ingest: %s: resuming at byte %d: only %d bytes: %w", f.path, n, got, err)
+	}
+	f.off = n
+	return nil
+}
+
+// ErrShorter is wrapped by Open's error when a file is shorter than the
+// offset to resume at (it was truncated since).
+var ErrShorter = errors.New("file is shorter than the offset")
+
+// ID is the identity of the file (zero for stdin), read when it was
+// opened.
+func (f *File) ID() FileID { return f.id }
 
 // Compression magic numbers.
 var (

@@ -13,8 +13,8 @@
 //   - Parser.Parse splits one text line (BSD syslog, RFC 3339, RFC 5424).
 //   - Open reads a file, a .gz/.bz2 archive or stdin ("-"), holding text
 //     lines or a saved `journalctl -o export`/`-o json` stream.
-//   - OpenAll reads several files, rotated generations oldest first
-//     (SortRotated).
+//   - SortRotated orders rotated generations oldest first; Siblings
+//     finds them; Identify and Continues recognise a file across rotation.
 //   - Follow tails a live log file across rotation, with resumable offsets.
 //   - OpenJournal reads sshd entries from systemd-journald's files.
 package ingest

@@ -2,7 +2,8 @@ package ingest
 
 import (
 	"cmp"
-	"io"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -84,56 +85,26 @@ func allDigits(s string) bool {
 	return len(s) > 0
 }
 
-// Multi reads several inputs one after another, each with Open. Lines keep
-// their own Source and Offset.
-type Multi struct {
-	paths []string
-	opt   Options
-	cur   *File
-}
-
-// OpenAll returns a Multi reading paths in SortRotated order, so that
-// rotated logs are read oldest first. Files are opened only when reached.
-func OpenAll(paths []string, opt Options) *Multi {
-	return &Multi{paths: SortRotated(paths), opt: opt}
-}
-
-// Next returns the next Line, or io.EOF after the last input. When a file
-// cannot be opened or read, Next returns that error (it names the path);
-// calling Next again continues with the next file.
-func (m *Multi) Next() (Line, error) {
-	for {
-		if m.cur == nil {
-			if len(m.paths) == 0 {
-				return Line{}, io.EOF
-			}
-			p := m.paths[0]
-			m.paths = m.paths[1:]
-			f, err := Open(p, m.opt)
-			if err != nil {
-				return Line{}, err
-			}
-			m.cur = f
+// Siblings returns the rotated generations of the log at path that exist
+// beside it (auth.log.1, auth.log.2.gz, secure-20240101, ...), oldest
+// first, without path itself.
+func Siblings(path string) ([]string, error) {
+	path = filepath.Clean(path)
+	stem, _ := rotation(path)
+	dir := filepath.Dir(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if p == path || !e.Type().IsRegular() {
+			continue
 		}
-		l, err := m.cur.Next()
-		if err == nil {
-			return l, nil
-		}
-		m.cur.Close()
-		m.cur = nil
-		if err != io.EOF {
-			return Line{}, err
+		if s, _ := rotation(p); s == stem {
+			out = append(out, p)
 		}
 	}
-}
-
-// Close closes the file being read.
-func (m *Multi) Close() error {
-	m.paths = nil
-	if m.cur == nil {
-		return nil
-	}
-	err := m.cur.Close()
-	m.cur = nil
-	return err
+	return SortRotated(out), nil
 }

@@ -85,7 +85,7 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(cmd.ErrOrStderr(), st.summary(!showUnmatched))
+	fmt.Fprint(cmd.ErrOrStderr(), summary(st, !showUnmatched))
 	return nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -16,17 +18,21 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sshwhy/sshwhy/checkpoint"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
+	"github.com/sshwhy/sshwhy/internal/escape"
+	"github.com/sshwhy/sshwhy/pipeline"
 )
 
 func newIndexCmd() *cobra.Command {
 	var (
-		dataDir  string
-		retain   string
-		progress bool
-		opt      *pipelineOptions
-		wopt     index.WriterOptions
+		dataDir   string
+		retain    string
+		progress  bool
+		opt       *pipelineOptions
+		wopt      index.WriterOptions
+		fromStart bool
 	)
 	cmd := &cobra.Command{
 		Use:   "index [flags] [FILE|-]...",
@@ -35,9 +41,20 @@ func newIndexCmd() *cobra.Command {
 archives, "-" for stdin, --journal) and stores the events under the data
 directory, one bleve index per UTC day, for "sshwhy search".
 
+Runs continue where the last one stopped. The data directory keeps a
+checkpoint (checkpoint.json): for every file read, its identity (device,
+inode and a fingerprint of its first bytes) and the offset read, the
+journal's cursor, and the connections still open. The next run reads only
+what is new; a file that was rotated since (auth.log → auth.log.1 →
+auth.log.2.gz, or copied and truncated) is found among its siblings by its
+identity and finished first; connections that were open go on. So
+"sshwhy index auth.log.1" today and "sshwhy index auth.log" tomorrow give
+the same events as one run over both. Connections still open at the end
+are not events yet: "sshwhy search --open" shows them.
+
 Indexing is idempotent: an event's id is derived from its host, pid, source
-port and start, so indexing the same logs again replaces events instead of
-adding them, and an interrupted backfill can simply be run again.
+port and start, so reading the same logs again (--from-start, or a run
+interrupted before its checkpoint) replaces events instead of adding them.
 
 When the input is done, each day shard written is merged into a single
 segment, which takes 25-50% off later search times (--no-compact
@@ -63,7 +80,7 @@ progress line while indexing when stderr is a terminal.`,
 			if !cmd.Flags().Changed("progress") {
 				progress = isTerminal(cmd.ErrOrStderr())
 			}
-			return runIndex(cmd, args, opt, dataDir, keep, progress, wopt)
+			return runIndex(cmd, args, opt, dataDir, keep, progress, fromStart, wopt)
 		},
 	}
 	f := cmd.Flags()
@@ -72,12 +89,13 @@ progress line while indexing when stderr is a terminal.`,
 	f.BoolVar(&progress, "progress", false, "show progress on stderr (default: when stderr is a terminal)")
 	f.DurationVar(&wopt.LockTimeout, "lock-timeout", 2*time.Second, "how long to wait for another writer to finish before giving up")
 	f.IntVar(&wopt.BatchSize, "batch", 0, "events per index batch (default 4000)")
+	f.BoolVar(&fromStart, "from-start", false, "ignore the checkpoint: read every input from its start with a fresh classifier (events already indexed are replaced, not added)")
 	f.BoolVar(&wopt.NoCompact, "no-compact", false, "do not merge each day shard written into one segment at the end (faster indexing, slower searches)")
 	opt = addPipelineFlags(cmd)
 	return cmd
 }
 
-func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir string, keep time.Duration, progress bool, wopt index.WriterOptions) error {
+func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir string, keep time.Duration, progress, fromStart bool, wopt index.WriterOptions) error {
 	tuneIndexGC()
 	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
@@ -104,13 +122,13 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 		bar = newIndexBar(stderr)
 	}
 	n := 0
-	st, err := classifyInputs(ctx, args, opt, func(ev *classify.Event) error {
-		n++
-		if bar != nil && n&255 == 0 {
-			_ = bar.Set(n)
-		}
-		return w.Add(ev)
-	})
+	st, err := indexInputs(ctx, args, opt, filepath.Join(dataDir, checkpointName), fromStart, stderr,
+		indexSink{w: w, added: func() {
+			n++
+			if bar != nil && n&255 == 0 {
+				_ = bar.Set(n)
+			}
+		}})
 	var removed []index.Shard
 	if err == nil && keep > 0 {
 		removed, err = w.Retain(now.Add(-keep))
@@ -132,10 +150,85 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 		}
 		return err
 	}
-	fmt.Fprint(stderr, st.summary(false))
+	fmt.Fprint(stderr, summary(st, false))
 	fmt.Fprint(stderr, indexSummary(dataDir, ws, removed, elapsed, keep))
 	return nil
 }
+
+// checkpointName is the checkpoint's file in the data directory.
+const checkpointName = "checkpoint.json"
+
+// indexInputs reads the inputs into sink, continuing from the checkpoint
+// at cpPath (unless fromStart), and saves the checkpoint after each input
+// once flush made what it covers durable.
+func indexInputs(ctx context.Context, args []string, opt *pipelineOptions, cpPath string, fromStart bool, stderr io.Writer,
+	sink pipeline.Sink) (pipelineStats, error) {
+	cp := &checkpoint.Checkpoint{}
+	if !fromStart {
+		var err error
+		if cp, err = checkpoint.Load(cpPath); err != nil {
+			return pipelineStats{}, err
+		}
+	}
+	plan, warnings, err := pipeline.Plan(args, cp)
+	if err != nil {
+		return pipelineStats{}, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "sshwhy: warning:", escape.Terminal(w))
+	}
+	for _, in := range plan {
+		switch {
+		case in.Why == "rotated":
+			fmt.Fprintf(stderr, "sshwhy: %s: rotated since the last run; reading it from byte %d first\n", escape.Terminal(in.Path), in.Offset)
+		case in.Offset > 0:
+			fmt.Fprintf(stderr, "sshwhy: %s: continuing at byte %d, where an earlier run stopped (--from-start reads it again)\n", escape.Terminal(in.Path), in.Offset)
+		}
+	}
+	p, err := opt.newPipeline(sink)
+	if err != nil {
+		return pipelineStats{}, err
+	}
+	// Stdin cannot be positioned: a run that reads it starts afresh.
+	stdin := slices.ContainsFunc(plan, func(in pipeline.FileInput) bool { return in.Path == "-" })
+	if !stdin {
+		p.Restore(cp)
+	}
+	ins, closeAll, err := opt.openInputs(plan, cp)
+	if err != nil {
+		return pipelineStats{}, err
+	}
+	defer closeAll()
+	for _, in := range ins {
+		if err := p.Drain(ctx, in.src, in.pos); err != nil {
+			return p.Stats(), err
+		}
+		if err := p.Commit(cpPath); err != nil {
+			return p.Stats(), err
+		}
+	}
+	if err := p.End(); err != nil {
+		return p.Stats(), err
+	}
+	err = p.Commit(cpPath)
+	st := p.Stats()
+	st.Inputs = len(ins)
+	return st, err
+}
+
+// indexSink writes events into an index.Writer; closing the writer
+// (which compacts) is left to the command.
+type indexSink struct {
+	w     *index.Writer
+	added func()
+}
+
+func (s indexSink) Write(ev *classify.Event) error {
+	s.added()
+	return s.w.Add(ev)
+}
+func (s indexSink) Flush() error { return s.w.Flush() }
+func (s indexSink) Close() error { return nil }
 
 // indexSummary is the index part of the summary.
 func indexSummary(dir string, ws index.WriterStats, removed []index.Shard, elapsed time.Duration, keep time.Duration) string {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sshwhy/sshwhy/cause"
+	"github.com/sshwhy/sshwhy/checkpoint"
+	"github.com/sshwhy/sshwhy/pipeline"
 
 	"github.com/spf13/cobra"
 
@@ -45,11 +47,7 @@ func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
 }
 
 // pipelineStats is what a run of the pipeline saw.
-type pipelineStats struct {
-	classify.Stats
-	Inputs  int
-	Elapsed time.Duration
-}
+type pipelineStats = pipeline.Stats
 
 // loadRules loads the embedded rules plus the --rules directories.
 func (o *pipelineOptions) loadRules() (*rules.Set, error) {
@@ -67,105 +65,123 @@ func (o *pipelineOptions) location() (*time.Location, error) {
 	return loc, nil
 }
 
-// openInputs opens every input before any is read, so an unreadable file
-// stops the run with an error naming it before output starts.
-func (o *pipelineOptions) openInputs(paths []string) ([]ingest.Reader, func(), error) {
+// newPipeline builds the pipeline the flags describe, writing to sinks.
+func (o *pipelineOptions) newPipeline(sinks ...pipeline.Sink) (*pipeline.Pipeline, error) {
+	rs, err := o.loadRules()
+	if err != nil {
+		return nil, err
+	}
+	cfg := pipeline.Config{
+		Rules:    rs,
+		Classify: classify.Options{LoginGraceTime: o.grace},
+		Program:  o.program,
+		Sinks:    sinks,
+	}
+	if o.unmatched != nil {
+		w := o.unmatched
+		cfg.Unmatched = func(l *ingest.Line) {
+			fmt.Fprintf(w, "unmatched: %s\n", escape.Terminal(l.Raw))
+		}
+	}
+	return pipeline.New(cfg)
+}
+
+// input is one opened source and where its position is recorded.
+type input struct {
+	src pipeline.Source
+	pos pipeline.Position
+}
+
+// openInputs opens the journal (when asked) and the files, each from
+// where plan says, before any is read, so an unreadable file stops the run
+// with an error naming it before output starts. cp supplies the journal
+// cursor (nil: from the start).
+func (o *pipelineOptions) openInputs(plan []pipeline.FileInput, cp *checkpoint.Checkpoint) ([]input, func(), error) {
 	loc, err := o.location()
 	if err != nil {
 		return nil, nil, err
 	}
-	var readers []ingest.Reader
-	var closers []io.Closer
+	var ins []input
 	closeAll := func() {
-		for _, c := range closers {
-			c.Close()
+		for _, in := range ins {
+			in.src.Close()
 		}
 	}
 	if o.journal || o.journalDir != "" {
-		j, err := ingest.OpenJournal(ingest.JournalOptions{Dir: o.journalDir, Loc: loc, MaxLine: o.maxLine})
+		name := "journal"
+		if o.journalDir != "" {
+			name = "journal:" + o.journalDir
+		}
+		jpos := &pipeline.JournalPosition{Name: name}
+		if cp != nil {
+			jpos.Cursor = cp.Journals[name]
+		}
+		j, err := ingest.OpenJournal(ingest.JournalOptions{Dir: o.journalDir, Loc: loc, MaxLine: o.maxLine, Cursor: jpos.Cursor})
 		if err != nil {
 			return nil, nil, err
 		}
-		readers = append(readers, j)
-		closers = append(closers, j)
+		ins = append(ins, input{j, jpos})
 	}
-	for _, p := range ingest.SortRotated(paths) {
-		f, err := ingest.Open(p, ingest.Options{MaxLine: o.maxLine, Loc: loc, Stdin: o.stdin})
+	for _, p := range plan {
+		f, err := ingest.Open(p.Path, ingest.Options{MaxLine: o.maxLine, Loc: loc, Stdin: o.stdin, Offset: p.Offset})
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
-		readers = append(readers, f)
-		closers = append(closers, f)
+		in := input{src: f}
+		if p.Path != "-" {
+			pos := p.Position()
+			pos.ID = f.ID() // as opened: the file may have grown since it was planned
+			in.pos = pos
+		}
+		ins = append(ins, in)
 	}
-	if len(readers) == 0 {
+	if len(ins) == 0 {
 		return nil, nil, usageError{errors.New("no input: name log files, - for stdin, or --journal")}
 	}
-	return readers, closeAll, nil
+	return ins, closeAll, nil
+}
+
+// wholeFiles plans to read every path from its start.
+func wholeFiles(paths []string) []pipeline.FileInput {
+	var plan []pipeline.FileInput
+	for _, p := range ingest.SortRotated(paths) {
+		plan = append(plan, pipeline.FileInput{Path: p, Why: "new"})
+	}
+	return plan
+}
+
+// drain reads every input into p, in order.
+func drain(ctx context.Context, p *pipeline.Pipeline, ins []input) error {
+	for _, in := range ins {
+		if err := p.Drain(ctx, in.src, in.pos); err != nil {
+			return err
+		}
+	}
+	return p.End()
 }
 
 // classifyInputs reads the inputs (paths, "-" for stdin; rotated and .gz
 // files handled), classifies them as one stream and calls sink for every
 // event in order.
 func classifyInputs(ctx context.Context, paths []string, o *pipelineOptions, sink func(*classify.Event) error) (pipelineStats, error) {
-	start := time.Now()
-	var st pipelineStats
-	rs, err := o.loadRules()
+	p, err := o.newPipeline(pipeline.SinkFunc(sink))
 	if err != nil {
-		return st, err
+		return pipelineStats{}, err
 	}
-	readers, closeAll, err := o.openInputs(paths)
+	ins, closeAll, err := o.openInputs(wholeFiles(paths), nil)
 	if err != nil {
-		return st, err
+		return pipelineStats{}, err
 	}
 	defer closeAll()
-	st.Inputs = len(readers)
-
-	var sinkErr error
-	mopt := classify.Options{LoginGraceTime: o.grace}
-	if o.unmatched != nil {
-		w := o.unmatched
-		mopt.Unmatched = func(l *ingest.Line) {
-			fmt.Fprintf(w, "unmatched: %s\n", escape.Terminal(l.Raw))
-		}
-	}
-	m, err := classify.New(rs, mopt, func(ev *classify.Event) {
-		if sinkErr == nil {
-			sinkErr = sink(ev)
-		}
-	})
-	if err != nil {
-		return st, err
-	}
-	for _, r := range readers {
-		for n := 0; ; n++ {
-			if n&1023 == 0 && ctx.Err() != nil {
-				return st, ctx.Err()
-			}
-			l, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return st, err
-			}
-			if l.Program == "" && o.program != "" {
-				l.Program = o.program
-			}
-			m.Feed(&l)
-			if sinkErr != nil {
-				return st, sinkErr
-			}
-		}
-	}
-	m.Flush()
-	st.Stats = m.Stats()
-	st.Elapsed = time.Since(start)
-	return st, sinkErr
+	err = drain(ctx, p, ins)
+	st := p.Stats()
+	st.Inputs = len(ins)
+	return st, err
 }
 
 // summary renders the counters for people, on stderr.
-func (st pipelineStats) summary(showUnmatchedHint bool) string {
+func summary(st pipelineStats, showUnmatchedHint bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sshwhy: %d lines from %d input(s) in %s: %d events", st.Lines, st.Inputs, st.Elapsed.Round(time.Millisecond), st.Events)
 	if len(st.ByCause) > 0 {
