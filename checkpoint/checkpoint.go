@@ -40,12 +40,20 @@ type Checkpoint struct {
 	State *classify.State `json:"state,omitempty"`
 }
 
-// File is one file read.
+// File is one file read: the name it was read under last time, its
+// identity and the offset read (reading continues there).
 type File struct {
-	Path   string        `json:"path"` // the name it was read under (last time)
-	ID     ingest.FileID `json:"id"`
-	Offset int64         `json:"offset"` // bytes read; reading continues here
-	Seen   time.Time     `json:"seen"`   // when it was last read (entries unseen for long are dropped)
+	ingest.Position
+	Seen time.Time `json:"seen"` // when it was last read (entries unseen for long are dropped)
+}
+
+// Positions lists the files read, for ingest.Plan.
+func (c *Checkpoint) Positions() []ingest.Position {
+	out := make([]ingest.Position, len(c.Files))
+	for i, f := range c.Files {
+		out[i] = f.Position
+	}
+	return out
 }
 
 // Load reads the checkpoint at path. A missing file is an empty
@@ -121,7 +129,7 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // Put records that the file id (read under path) has been read up to
 // offset, replacing the entry of the same identity.
 func (c *Checkpoint) Put(path string, id ingest.FileID, offset int64, now time.Time) {
-	f := File{Path: path, ID: id, Offset: offset, Seen: now}
+	f := File{Position: ingest.Position{Path: path, ID: id, Offset: offset}, Seen: now}
 	for i := range c.Files {
 		if c.Files[i].ID == id {
 			c.Files[i] = f

@@ -226,6 +226,9 @@ func (f *File) Next() (Line, error) {
 	}
 	l.Source = f.path
 	l.Offset = f.off
+	if f.closer != nil {
+		l.File = &f.id
+	}
 	return l, nil
 }
 

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"compress/gzip"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -67,7 +69,7 @@ func TestFollow(t *testing.T) {
 	opt := FollowOptions{Loc: time.UTC}
 	appendFile(t, path, "Jun  1 12:00:00 vm sshd[1]: one\nJun  1 12:00:01 vm sshd[1]: two\n")
 
-	f, err := Follow(path, 0, opt)
+	f, err := Follow(path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,8 @@ func TestFollow(t *testing.T) {
 		t.Fatalf("Next after Close: %v, want io.EOF", err)
 	}
 	appendFile(t, path, "Jun  1 12:00:05 vm sshd[2]: six\n")
-	f, err = Follow(path, last.Offset, opt)
+	opt.ID, opt.Offset = *last.File, last.Offset
+	f, err = Follow(path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +128,7 @@ func TestFollowLongLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.log")
 	long := "vm sshd[1]: " + strings.Repeat("x", 100)
 	appendFile(t, path, long+"\n"+"vm sshd[2]: short\r\n")
-	f, err := Follow(path, 0, FollowOptions{MaxLine: 20})
+	f, err := Follow(path, FollowOptions{MaxLine: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +146,7 @@ func TestFollowLongLine(t *testing.T) {
 func TestFollowOffsetBeyondEnd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.log")
 	appendFile(t, path, "vm sshd[1]: from the start\n")
-	f, err := Follow(path, 1<<20, FollowOptions{})
+	f, err := Follow(path, FollowOptions{Offset: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +159,7 @@ func TestFollowOffsetBeyondEnd(t *testing.T) {
 func TestFollowErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, path := range []string{filepath.Join(dir, "missing.log"), dir} {
-		f, err := Follow(path, 0, FollowOptions{})
+		f, err := Follow(path, FollowOptions{})
 		if err == nil {
 			f.Close()
 			t.Errorf("Follow(%s) succeeded", path)
@@ -172,7 +175,7 @@ func TestFollowErrors(t *testing.T) {
 func TestFollowCloseUnblocks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.log")
 	appendFile(t, path, "")
-	f, err := Follow(path, 0, FollowOptions{})
+	f, err := Follow(path, FollowOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,4 +196,139 @@ func TestFollowCloseUnblocks(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Next still waits after Close")
 	}
+}
+
+// TestFollowRotationStress writes numbered lines as fast as it can while
+// the file is rotated every few hundred lines, alternately by rename
+// (logrotate create) and by copy-then-truncate (copytruncate, done between
+// two writes, as logrotate does it under the writer's lock), and older
+// generations are compressed. Every line must be read exactly once, in
+// order.
+func TestFollowRotationStress(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "auth.log")
+	appendFile(t, path, "")
+	f, err := Follow(path, FollowOptions{Poll: 5 * time.Millisecond, Loc: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const total = 6000
+	werr := make(chan error, 1)
+	go func() {
+		werr <- func() error {
+			w, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			gen := 0
+			for i := 0; i < total; i++ {
+				if _, err := fmt.Fprintf(w, "Jun  1 12:00:00 vm sshd[%d]: line %d\n", 1+i%30000, i); err != nil {
+					return err
+				}
+				if i%400 != 399 {
+					if i%7 == 0 {
+						time.Sleep(time.Millisecond / 4)
+					}
+					continue
+				}
+				gen++
+				// Older generations move down and get compressed.
+				os.Remove(path + ".3.gz")
+				os.Rename(path+".2.gz", path+".3.gz")
+				if _, err := os.Stat(path + ".1"); err == nil {
+					if err := gzipTo(path+".1", path+".2.gz"); err != nil {
+						return err
+					}
+				}
+				if gen%2 == 1 { // create
+					w.Close()
+					if err := os.Rename(path, path+".1"); err != nil {
+						return err
+					}
+					if w, err = os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+						return err
+					}
+				} else { // copytruncate
+					b, err := os.ReadFile(path)
+					if err != nil {
+						return err
+					}
+					if err := os.WriteFile(path+".1", b, 0o644); err != nil {
+						return err
+					}
+					if err := w.Truncate(0); err != nil {
+						return err
+					}
+				}
+			}
+			return w.Close()
+		}()
+	}()
+	next := 0
+	deadline := time.After(60 * time.Second)
+	got := make(chan Line)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			l, err := f.Next()
+			if err != nil {
+				errc <- err
+				return
+			}
+			got <- l
+		}
+	}()
+	for next < total {
+		select {
+		case l := <-got:
+			var n int
+			if _, err := fmt.Sscanf(l.Message, "line %d", &n); err != nil {
+				t.Fatalf("line %q", l.Raw)
+			}
+			if n != next {
+				t.Fatalf("read line %d, want %d (every line once, in order)", n, next)
+			}
+			if l.File == nil || l.Offset <= 0 {
+				t.Fatalf("line %d: position %v %d", n, l.File, l.Offset)
+			}
+			next++
+		case err := <-errc:
+			t.Fatalf("Next: %v after %d lines", err, next)
+		case err := <-werr:
+			if err != nil {
+				t.Fatalf("writer: %v", err)
+			}
+			werr = nil
+		case <-deadline:
+			t.Fatalf("read %d of %d lines in 60s", next, total)
+		}
+	}
+	select {
+	case l := <-got:
+		t.Fatalf("a line more than written: %q", l.Raw)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func gzipTo(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	z := gzip.NewWriter(out)
+	if _, err := z.Write(b); err != nil {
+		return err
+	}
+	if err := z.Close(); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Remove(from)
 }

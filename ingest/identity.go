@@ -87,6 +87,20 @@ func identify(f *os.File, path string) (FileID, error) {
 	return id, nil
 }
 
+// minFingerprint is the fewest bytes a fingerprint recognises a file by
+// without its inode.
+const minFingerprint = 64
+
+// prefixHash is the fingerprint of the first n bytes of f ("" when it is
+// shorter).
+func prefixHash(f *os.File, n int) string {
+	head := make([]byte, n)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return ""
+	}
+	return fingerprint(head)
+}
+
 func fingerprint(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -116,6 +130,12 @@ func Continues(old FileID, path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if old.FPLen < minFingerprint {
+		// Too few bytes to tell files apart by content (an empty file
+		// starts every file): only the same inode continues it.
+		return cur.Dev == old.Dev && cur.Ino == old.Ino && !cur.Compressed && cur.FPLen >= old.FPLen &&
+			(cur.FPLen == old.FPLen && cur.FP == old.FP || cur.FPLen > old.FPLen && prefixHash(f, old.FPLen) == old.FP), nil
+	}
 	if cur.FPLen < old.FPLen {
 		return false, nil // shorter than the content already read: not it
 	}
@@ -123,6 +143,9 @@ func Continues(old FileID, path string) (bool, error) {
 		return cur.FP == old.FP, nil
 	}
 	// The file grew past the old fingerprint: compare its first FPLen bytes.
+	if !cur.Compressed {
+		return prefixHash(f, old.FPLen) == old.FP, nil
+	}
 	var r io.Reader = io.NewSectionReader(f, 0, 1<<62)
 	if cur.Compressed {
 		if r, err = decompress(r); err != nil {

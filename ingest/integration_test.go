@@ -82,7 +82,7 @@ func TestRsyslogFollowIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := ingest.Follow(logs.RFC3339File, fi.Size(), ingest.FollowOptions{})
+	f, err := ingest.Follow(logs.RFC3339File, ingest.FollowOptions{Offset: fi.Size()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestFollowOffsetsIntegration(t *testing.T) {
 		}
 	}
 	// Resume after the third line: the next line Follow returns is the fourth.
-	f, err := ingest.Follow(logs.RFC3339File, all[2].Offset, ingest.FollowOptions{})
+	f, err := ingest.Follow(logs.RFC3339File, ingest.FollowOptions{ID: *all[2].File, Offset: all[2].Offset})
 	if err != nil {
 		t.Fatal(err)
 	}

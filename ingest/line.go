@@ -61,9 +61,11 @@ type Line struct {
 	Message string    // the text after "prog[pid]: "
 	Format  Format
 	Source  string // file path, "-" for stdin, "journal"
-	// Pos locates the record in its source for checkpoints: the byte offset
-	// just after the line for files, the cursor for journald.
+	// Offset, File and Cursor locate the record for checkpoints: for files
+	// the byte offset just after the line and the identity of the file it
+	// was read from (nil for stdin), for journald the cursor.
 	Offset int64
+	File   *FileID
 	Cursor string
 	// Truncated is set when the line was longer than the reader's limit and
 	// was cut; the rest of the line was discarded (and counted).

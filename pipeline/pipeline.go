@@ -240,6 +240,11 @@ type FilePosition struct {
 	Replaces *ingest.FileID
 }
 
+// PositionOf returns the position that records in's offsets.
+func PositionOf(in ingest.Input) *FilePosition {
+	return &FilePosition{Path: in.Path, ID: in.ID, Offset: in.Offset, Replaces: in.Replaces}
+}
+
 // Record notes that the file was read up to the end of l.
 func (f *FilePosition) Record(l *ingest.Line) { f.Offset = l.Offset }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
 	"os"
@@ -44,7 +45,7 @@ func run(t *testing.T, cpPath string, paths ...string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, _, err := Plan(paths, cp)
+	plan, _, err := ingest.Plan(paths, cp.Positions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func run(t *testing.T, cpPath string, paths ...string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pos := in.Position()
+		pos := PositionOf(in)
 		pos.ID = f.ID()
 		if err := p.Drain(context.Background(), f, pos); err != nil {
 			t.Fatal(err)
@@ -68,6 +69,44 @@ func run(t *testing.T, cpPath string, paths ...string) []string {
 		t.Fatal(err)
 	}
 	return got
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendTo(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gzipFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := gzip.NewWriter(f)
+	z.Write(b)
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	os.Remove(from)
 }
 
 func TestRunsContinue(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"github.com/sshwhy/sshwhy/checkpoint"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
+	"github.com/sshwhy/sshwhy/ingest"
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/pipeline"
 )
@@ -170,7 +171,7 @@ func indexInputs(ctx context.Context, args []string, opt *pipelineOptions, cpPat
 			return pipelineStats{}, err
 		}
 	}
-	plan, warnings, err := pipeline.Plan(args, cp)
+	plan, warnings, err := ingest.Plan(args, cp.Positions())
 	if err != nil {
 		return pipelineStats{}, err
 	}
@@ -190,7 +191,7 @@ func indexInputs(ctx context.Context, args []string, opt *pipelineOptions, cpPat
 		return pipelineStats{}, err
 	}
 	// Stdin cannot be positioned: a run that reads it starts afresh.
-	stdin := slices.ContainsFunc(plan, func(in pipeline.FileInput) bool { return in.Path == "-" })
+	stdin := slices.ContainsFunc(plan, func(in ingest.Input) bool { return in.Path == "-" })
 	if !stdin {
 		p.Restore(cp)
 	}

@@ -96,7 +96,7 @@ type input struct {
 // where plan says, before any is read, so an unreadable file stops the run
 // with an error naming it before output starts. cp supplies the journal
 // cursor (nil: from the start).
-func (o *pipelineOptions) openInputs(plan []pipeline.FileInput, cp *checkpoint.Checkpoint) ([]input, func(), error) {
+func (o *pipelineOptions) openInputs(plan []ingest.Input, cp *checkpoint.Checkpoint) ([]input, func(), error) {
 	loc, err := o.location()
 	if err != nil {
 		return nil, nil, err
@@ -130,7 +130,7 @@ func (o *pipelineOptions) openInputs(plan []pipeline.FileInput, cp *checkpoint.C
 		}
 		in := input{src: f}
 		if p.Path != "-" {
-			pos := p.Position()
+			pos := pipeline.PositionOf(p)
 			pos.ID = f.ID() // as opened: the file may have grown since it was planned
 			in.pos = pos
 		}
@@ -143,10 +143,10 @@ func (o *pipelineOptions) openInputs(plan []pipeline.FileInput, cp *checkpoint.C
 }
 
 // wholeFiles plans to read every path from its start.
-func wholeFiles(paths []string) []pipeline.FileInput {
-	var plan []pipeline.FileInput
+func wholeFiles(paths []string) []ingest.Input {
+	var plan []ingest.Input
 	for _, p := range ingest.SortRotated(paths) {
-		plan = append(plan, pipeline.FileInput{Path: p, Why: "new"})
+		plan = append(plan, ingest.Input{Path: p, Why: "new"})
 	}
 	return plan
 }

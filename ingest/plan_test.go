@@ -1,4 +1,4 @@
-package pipeline
+package ingest
 
 import (
 	"compress/gzip"
@@ -7,10 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/sshwhy/sshwhy/checkpoint"
-	"github.com/sshwhy/sshwhy/ingest"
 )
 
 // lines returns n distinct syslog lines starting at minute m.
@@ -23,9 +19,9 @@ func lines(m, n int) string {
 }
 
 // read records that path was read to its end, as a run would.
-func read(t *testing.T, cp *checkpoint.Checkpoint, path string) {
+func read(t *testing.T, cp *[]Position, path string) {
 	t.Helper()
-	id, err := ingest.Identify(path)
+	id, err := Identify(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,10 +29,10 @@ func read(t *testing.T, cp *checkpoint.Checkpoint, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp.Put(path, id, fi.Size(), time.Now())
+	*cp = append(*cp, Position{Path: path, ID: id, Offset: fi.Size()})
 }
 
-func write(t *testing.T, path, s string) {
+func writeFile(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
@@ -74,7 +70,7 @@ func gzipFile(t *testing.T, from, to string) {
 	os.Remove(from)
 }
 
-func planString(ins []FileInput) string {
+func planString(ins []Input) string {
 	var s []string
 	for _, in := range ins {
 		s = append(s, fmt.Sprintf("%s@%d:%s", filepath.Base(in.Path), in.Offset, in.Why))
@@ -89,75 +85,75 @@ func TestPlan(t *testing.T) {
 		name string
 		// setup writes auth.log (and more), records what a first run read,
 		// and changes the files as rotation would.
-		setup    func(t *testing.T, dir string, cp *checkpoint.Checkpoint)
+		setup    func(t *testing.T, dir string, cp *[]Position)
 		args     []string
 		want     string
 		warnings int
 	}{
-		{"new file", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log", first)
+		{"new file", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log", first)
 		}, []string{"auth.log"}, "auth.log@0:new", 0},
-		{"grown since", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log", first)
+		{"grown since", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log", first)
 			read(t, cp, dir+"/auth.log")
 			appendTo(t, dir+"/auth.log", lines(1, 3))
 		}, []string{"auth.log"}, fmt.Sprintf("auth.log@%d:resumed", n), 0},
-		{"short file grown past its fingerprint", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log", lines(0, 2))
+		{"short file grown past its fingerprint", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log", lines(0, 2))
 			read(t, cp, dir+"/auth.log")
 			appendTo(t, dir+"/auth.log", lines(1, 30))
 		}, []string{"auth.log"}, fmt.Sprintf("auth.log@%d:resumed", len(lines(0, 2))), 0},
-		{"renamed (logrotate create)", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log", first)
+		{"renamed (logrotate create)", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log", first)
 			read(t, cp, dir+"/auth.log")
 			appendTo(t, dir+"/auth.log", lines(1, 3)) // written after the run, before rotation
 			os.Rename(dir+"/auth.log", dir+"/auth.log.1")
-			write(t, dir+"/auth.log", lines(2, 5))
+			writeFile(t, dir+"/auth.log", lines(2, 5))
 		}, []string{"auth.log"}, fmt.Sprintf("auth.log.1@%d:rotated auth.log@0:new", n), 0},
-		{"rotated twice, compressed", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log", first)
+		{"rotated twice, compressed", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log", first)
 			read(t, cp, dir+"/auth.log")
 			os.Rename(dir+"/auth.log", dir+"/auth.log.1")
-			write(t, dir+"/auth.log", lines(2, 40))
+			writeFile(t, dir+"/auth.log", lines(2, 40))
 			gzipFile(t, dir+"/auth.log.1", dir+"/auth.log.2.gz")
 			os.Rename(dir+"/auth.log", dir+"/auth.log.1")
-			write(t, dir+"/auth.log", lines(3, 5))
+			writeFile(t, dir+"/auth.log", lines(3, 5))
 		}, []string{"auth.log"}, fmt.Sprintf("auth.log.2.gz@%d:rotated auth.log.1@0:rotated auth.log@0:new", n), 0},
-		{"copytruncate", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log", first)
+		{"copytruncate", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log", first)
 			read(t, cp, dir+"/auth.log")
 			appendTo(t, dir+"/auth.log", lines(1, 3))
 			b, _ := os.ReadFile(dir + "/auth.log")
-			write(t, dir+"/auth.log.1", string(b))
+			writeFile(t, dir+"/auth.log.1", string(b))
 			os.Truncate(dir+"/auth.log", 0)
 			appendTo(t, dir+"/auth.log", lines(2, 4))
 		}, []string{"auth.log"}, fmt.Sprintf("auth.log.1@%d:rotated auth.log@0:new", n), 0},
-		{"both named, the rotated one read before", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log.1", first)
+		{"both named, the rotated one read before", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log.1", first)
 			read(t, cp, dir+"/auth.log.1")
-			write(t, dir+"/auth.log", lines(2, 5))
+			writeFile(t, dir+"/auth.log", lines(2, 5))
 		}, []string{"auth.log", "auth.log.1"}, fmt.Sprintf("auth.log.1@%d:resumed auth.log@0:new", n), 0},
-		{"the old file is gone", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/auth.log", first)
+		{"the old file is gone", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/auth.log", first)
 			read(t, cp, dir+"/auth.log")
 			os.Remove(dir + "/auth.log")
-			write(t, dir+"/auth.log", lines(5, 40))
+			writeFile(t, dir+"/auth.log", lines(5, 40))
 		}, []string{"auth.log"}, "auth.log@0:new", 1},
-		{"the same content under another name", func(t *testing.T, dir string, cp *checkpoint.Checkpoint) {
-			write(t, dir+"/a.log", first)
+		{"the same content under another name", func(t *testing.T, dir string, cp *[]Position) {
+			writeFile(t, dir+"/a.log", first)
 			read(t, cp, dir+"/a.log")
-			write(t, dir+"/copy.log", first)
+			writeFile(t, dir+"/copy.log", first)
 		}, []string{"copy.log"}, fmt.Sprintf("copy.log@%d:resumed", n), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			cp := &checkpoint.Checkpoint{}
+			cp := &[]Position{}
 			tc.setup(t, dir, cp)
 			var args []string
 			for _, a := range tc.args {
 				args = append(args, filepath.Join(dir, a))
 			}
-			ins, warnings, err := Plan(args, cp)
+			ins, warnings, err := Plan(args, *cp)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,32 +1,35 @@
-package pipeline
+package ingest
 
 import (
+	"errors"
 	"fmt"
-
-	"github.com/sshwhy/sshwhy/checkpoint"
-	"github.com/sshwhy/sshwhy/ingest"
+	"os"
+	"slices"
 )
 
-// FileInput is one file to read, from where.
-type FileInput struct {
+// Position is how far a file was read: the name it was read under, its
+// identity and the offset reached.
+type Position struct {
+	Path   string `json:"path"`
+	ID     FileID `json:"id"`
+	Offset int64  `json:"offset"`
+}
+
+// Input is one file to read, from where.
+type Input struct {
 	Path   string
 	Offset int64 // bytes already read by an earlier run
-	ID     ingest.FileID
-	// Replaces is the checkpoint entry this file continues.
-	Replaces *ingest.FileID
+	ID     FileID
+	// Replaces is the identity of the known position this file continues.
+	Replaces *FileID
 	// Why says how the file was chosen, for people: "new", "resumed", or
 	// "rotated" (the file an earlier run was reading, found under a new
 	// name).
 	Why string
 }
 
-// Position returns the position that records this input's offsets.
-func (in FileInput) Position() *FilePosition {
-	return &FilePosition{Path: in.Path, ID: in.ID, Offset: in.Offset, Replaces: in.Replaces}
-}
-
 // Plan decides what to read of paths ("-" is stdin) given what earlier
-// runs read (cp), in the order to read it:
+// runs read (known), in the order to read it:
 //
 //   - a file the checkpoint knows (same content, by fingerprint: renamed,
 //     compressed or grown since) resumes at its offset;
@@ -37,24 +40,26 @@ func (in FileInput) Position() *FilePosition {
 //     siblings rotated after it, then the path from its start;
 //   - anything else is read whole.
 //
-// The paths are taken in ingest.SortRotated order. Warnings say what could
+// A path that does not exist is an error, unless an earlier run read a
+// file under it: then only what was rotated away is planned. The paths are
+// taken in SortRotated order. Warnings say what could
 // not be found (lines lost to rotation while nothing was reading).
-func Plan(paths []string, cp *checkpoint.Checkpoint) (inputs []FileInput, warnings []string, err error) {
+func Plan(paths []string, known []Position) (inputs []Input, warnings []string, err error) {
 	used := map[int]bool{} // checkpoint entries already matched
 	planned := map[string]bool{}
-	sorted := ingest.SortRotated(paths)
+	sorted := SortRotated(paths)
 	for _, p := range sorted {
 		planned[p] = true
 	}
 	// match finds the unused entry path continues; prefer one on the
 	// same inode.
-	match := func(path string, id ingest.FileID) (int, error) {
+	match := func(path string, id FileID) (int, error) {
 		best := -1
-		for i, f := range cp.Files {
+		for i, f := range known {
 			if used[i] {
 				continue
 			}
-			ok, err := ingest.Continues(f.ID, path)
+			ok, err := Continues(f.ID, path)
 			if err != nil {
 				return -1, err
 			}
@@ -66,36 +71,39 @@ func Plan(paths []string, cp *checkpoint.Checkpoint) (inputs []FileInput, warnin
 	}
 	for _, p := range sorted {
 		if p == "-" {
-			inputs = append(inputs, FileInput{Path: p, Why: "new"})
+			inputs = append(inputs, Input{Path: p, Why: "new"})
 			continue
 		}
-		id, err := ingest.Identify(p)
-		if err != nil {
+		id, err := Identify(p)
+		missing := errors.Is(err, os.ErrNotExist) && slices.ContainsFunc(known, func(f Position) bool { return f.Path == p })
+		if err != nil && !missing {
 			return nil, nil, err
 		}
-		i, err := match(p, id)
-		if err != nil {
-			return nil, nil, err
+		i := -1
+		if !missing {
+			if i, err = match(p, id); err != nil {
+				return nil, nil, err
+			}
 		}
 		if i >= 0 {
 			used[i] = true
-			old := cp.Files[i].ID
-			inputs = append(inputs, FileInput{Path: p, Offset: cp.Files[i].Offset, ID: id, Replaces: &old, Why: "resumed"})
+			old := known[i].ID
+			inputs = append(inputs, Input{Path: p, Offset: known[i].Offset, ID: id, Replaces: &old, Why: "resumed"})
 			continue
 		}
 		// A new file under this name: was another one read under it?
-		for i, f := range cp.Files {
+		for i, f := range known {
 			if used[i] || f.Path != p {
 				continue
 			}
 			used[i] = true
-			sibs, err := ingest.Siblings(p)
+			sibs, err := Siblings(p)
 			if err != nil {
 				return nil, nil, err
 			}
 			found := -1
 			for k, s := range sibs {
-				if ok, err := ingest.Continues(f.ID, s); err == nil && ok {
+				if ok, err := Continues(f.ID, s); err == nil && ok {
 					found = k
 				}
 			}
@@ -111,23 +119,25 @@ func Plan(paths []string, cp *checkpoint.Checkpoint) (inputs []FileInput, warnin
 					continue
 				}
 				planned[s] = true
-				sid, err := ingest.Identify(s)
+				sid, err := Identify(s)
 				if err != nil {
 					return nil, nil, err
 				}
-				in := FileInput{Path: s, ID: sid, Why: "rotated"}
+				in := Input{Path: s, ID: sid, Why: "rotated"}
 				if k == 0 {
 					old := f.ID
 					in.Offset, in.Replaces = f.Offset, &old
 				} else if j, err := match(s, sid); err == nil && j >= 0 {
 					used[j] = true // read by an earlier run under another name
-					old := cp.Files[j].ID
-					in.Offset, in.Replaces = cp.Files[j].Offset, &old
+					old := known[j].ID
+					in.Offset, in.Replaces = known[j].Offset, &old
 				}
 				inputs = append(inputs, in)
 			}
 		}
-		inputs = append(inputs, FileInput{Path: p, ID: id, Why: "new"})
+		if !missing { // a path renamed away and not created again yet has nothing more
+			inputs = append(inputs, Input{Path: p, ID: id, Why: "new"})
+		}
 	}
 	return inputs, warnings, nil
 }
