@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,6 +99,26 @@ func TestJournalIntegration(t *testing.T) {
 	if m := messages(more); !equal(m, second) {
 		t.Errorf("resumed after the last entry: got %q, want %q", m, second)
 	}
+
+	// A cursor whose entry is gone resumes at the nearest entry and says so.
+	gone := regexp.MustCompile(`;i=[0-9a-f]+;`).ReplaceAllString(head[4].Cursor, ";i=fffffff0;")
+	var warned []string
+	if rest := readJournal(t, ingest.JournalOptions{Dir: logs.JournalDir, Cursor: gone, Warn: func(m string) { warned = append(warned, m) }}, -1); len(warned) != 1 || !strings.Contains(warned[0], "no longer in the journal") {
+		t.Errorf("cursor of a missing entry %q: warnings %q, read %d entries", gone, warned, len(rest))
+	}
+
+	// AtEnd starts after the newest entry.
+	atEnd, err := ingest.OpenJournal(ingest.JournalOptions{Dir: logs.JournalDir, AtEnd: true, Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fourth := msgs("fourth", 1)
+	mustLog(t, "sshd", fourth...)
+	if l, err := atEnd.Next(); err != nil || l.Message != fourth[0] {
+		t.Errorf("AtEnd: first entry %q, %v; want %q", l.Message, err, fourth[0])
+	}
+	atEnd.Close()
+	more = append(more, readJournal(t, ingest.JournalOptions{Dir: logs.JournalDir, Cursor: more[len(more)-1].Cursor}, -1)...)
 
 	// Follow: entries written after opening arrive; Close ends the wait.
 	j, err := ingest.OpenJournal(ingest.JournalOptions{Dir: logs.JournalDir, Cursor: more[len(more)-1].Cursor, Follow: true})
