@@ -142,12 +142,16 @@ func (p *Pipeline) Feed(l *ingest.Line) error {
 	return p.sinkErr
 }
 
+// Track adds a position to save with every checkpoint (Drain does it for
+// the sources it reads).
+func (p *Pipeline) Track(pos Position) { p.positions = append(p.positions, pos) }
+
 // Drain reads src to its end. Each line's position is recorded under
 // pos (nil: not recorded, for stdin). ctx is checked every 1024 lines.
 func (p *Pipeline) Drain(ctx context.Context, src Source, pos Position) error {
 	p.inputs++
 	if pos != nil {
-		p.positions = append(p.positions, pos)
+		p.Track(pos)
 	}
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
@@ -245,15 +249,23 @@ func PositionOf(in ingest.Input) *FilePosition {
 	return &FilePosition{Path: in.Path, ID: in.ID, Offset: in.Offset, Replaces: in.Replaces}
 }
 
-// Record notes that the file was read up to the end of l.
-func (f *FilePosition) Record(l *ingest.Line) { f.Offset = l.Offset }
+// Record notes that the file was read up to the end of l (a followed
+// path moves on to the next file after a rotation: l.File says which).
+func (f *FilePosition) Record(l *ingest.Line) {
+	f.Offset = l.Offset
+	if l.File != nil && *l.File != f.ID {
+		f.ID = *l.File
+	}
+}
 
-// Save writes the offset into cp.
+// Save writes the offset into cp, in place of the entry saved before.
 func (f *FilePosition) Save(cp *checkpoint.Checkpoint, now time.Time) {
 	if f.Replaces != nil && *f.Replaces != f.ID {
 		cp.Remove(*f.Replaces)
 	}
 	cp.Put(f.Path, f.ID, f.Offset, now)
+	id := f.ID
+	f.Replaces = &id
 }
 
 // JournalPosition is a journal's cursor under its name.

@@ -1,0 +1,339 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sshwhy/sshwhy/checkpoint"
+	"github.com/sshwhy/sshwhy/classify"
+	"github.com/sshwhy/sshwhy/index"
+	"github.com/sshwhy/sshwhy/ingest"
+	"github.com/sshwhy/sshwhy/internal/escape"
+	"github.com/sshwhy/sshwhy/pipeline"
+	"github.com/sshwhy/sshwhy/rules"
+)
+
+// CheckpointName is the checkpoint's file in the data directory, shared
+// with `sshwhy index`.
+const CheckpointName = "checkpoint.json"
+
+// Options are what the agent needs beyond its Config.
+type Options struct {
+	Log *slog.Logger // nil: discard
+	// Notify is told the service state for systemd (sd_notify lines such
+	// as "READY=1"); nil: nobody listens.
+	Notify func(state string)
+	// Sinks are written to besides the index (a fleet sink): they flush
+	// before every checkpoint and close when the agent stops.
+	Sinks []pipeline.Sink
+}
+
+// Agent is one run of the daemon: New, then Run until its context ends.
+type Agent struct {
+	cfg     Config
+	opt     Options
+	log     *slog.Logger
+	metrics *metrics
+	rules   *rules.Set
+
+	openReq chan chan []*classify.Event // served by the loop: the machine is single-threaded
+
+	mu     sync.Mutex // guards status and addr
+	status Status
+	addr   string
+}
+
+// Status is what /healthz reports.
+type Status struct {
+	Started    time.Time          `json:"started"`
+	LastCommit time.Time          `json:"last_commit,omitempty"`
+	Sources    map[string]SrcStat `json:"sources"`
+	Open       int                `json:"open_connections"`
+	Events     int64              `json:"events"`
+	Error      string             `json:"error,omitempty"` // the last commit error, until a commit succeeds
+}
+
+// SrcStat is one source's progress.
+type SrcStat struct {
+	Lines    int64     `json:"lines"`
+	LastLine time.Time `json:"last_line,omitempty"` // log time of the last line read
+}
+
+// New checks cfg and loads the rules. Nothing is opened yet.
+func New(cfg Config, opt Options) (*Agent, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	rs, err := rules.Load(cfg.Rules...)
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{cfg: cfg, opt: opt, log: opt.Log, metrics: newMetrics(), rules: rs,
+		openReq: make(chan chan []*classify.Event)}, nil
+}
+
+func (a *Agent) notify(state string) {
+	if a.opt.Notify != nil {
+		a.opt.Notify(state)
+	}
+}
+
+// Run follows the sources until ctx ends, then commits and returns nil;
+// or returns the error that stopped it (the index could not be written).
+func (a *Agent) Run(ctx context.Context) (err error) {
+	w, err := index.OpenWriter(a.cfg.Data, index.WriterOptions{LockTimeout: time.Second})
+	if err != nil {
+		if errors.Is(err, index.ErrInUse) {
+			return fmt.Errorf("%w (is another sshwhy agent running on %s?)", err, escape.Terminal(a.cfg.Data))
+		}
+		return err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	cpPath := filepath.Join(a.cfg.Data, CheckpointName)
+	cp, err := checkpoint.Load(cpPath)
+	if err != nil {
+		return err
+	}
+	unmatched := a.metrics.unmatched
+	p, err := pipeline.New(pipeline.Config{
+		Rules:     a.rules,
+		Classify:  classify.Options{LoginGraceTime: a.cfg.LoginGraceTime.Duration},
+		Sinks:     append([]pipeline.Sink{indexSink{w}, a.metrics.sink()}, a.opt.Sinks...),
+		Unmatched: func(*ingest.Line) { unmatched.Inc() },
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	p.Restore(cp)
+	srcs, err := a.sources(cp)
+	if err != nil {
+		return err
+	}
+	if len(srcs) == 0 {
+		return errors.New("no source to follow")
+	}
+
+	a.mu.Lock()
+	a.status = Status{Started: time.Now(), Sources: map[string]SrcStat{}}
+	a.mu.Unlock()
+	srv, err := a.serve(dirSearcher{a.cfg.Data})
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ch := make(chan item, 1024)
+	var wg sync.WaitGroup
+	for i, s := range srcs {
+		p.Track(s.pos)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.run(runCtx, s, ch, i)
+		}()
+	}
+	defer wg.Wait()
+	defer stop()
+	names := make([]string, len(srcs))
+	for i, s := range srcs {
+		names[i] = escape.Terminal(s.name)
+	}
+	a.log.Info("following", "sources", names, "data", escape.Terminal(a.cfg.Data))
+	a.notify("READY=1\nSTATUS=following " + fmt.Sprint(names))
+
+	loop := &loop{a: a, p: p, w: w, srcs: srcs, cpPath: cpPath, last: time.Now()}
+	return loop.run(ctx, ch)
+}
+
+// loop is the agent's one goroutine that feeds the pipeline.
+type loop struct {
+	a      *Agent
+	p      *pipeline.Pipeline
+	w      *index.Writer
+	srcs   []*source
+	cpPath string
+	dirty  bool      // lines fed since the last commit
+	last   time.Time // wall time of the last line fed
+	events int64     // events emitted at the last commit
+	day    time.Time // UTC day of the last commit
+}
+
+func (l *loop) run(ctx context.Context, ch <-chan item) error {
+	a := l.a
+	tick := time.NewTicker(a.cfg.Commit.Duration)
+	defer tick.Stop()
+	lines := make([]int64, len(l.srcs))
+	lastTime := make([]time.Time, len(l.srcs))
+	for {
+		select {
+		case it := <-ch:
+			ln := it.line
+			if err := l.p.Feed(&ln); err != nil {
+				return l.fail(err)
+			}
+			s := l.srcs[it.src]
+			s.pos.Record(&ln)
+			lines[it.src]++
+			a.metrics.lines.WithLabelValues(s.name).Inc()
+			if !ln.Time.IsZero() {
+				lastTime[it.src] = ln.Time
+				a.metrics.lag.WithLabelValues(s.name).Set(time.Since(ln.Time).Seconds())
+			}
+			l.dirty, l.last = true, time.Now()
+		case <-tick.C:
+			now := time.Now()
+			if now.Sub(l.last) >= a.cfg.Commit.Duration {
+				// Every source is idle: the wall clock ends what time
+				// proves over (grace timeouts, silent endings).
+				if err := l.p.Advance(now.Add(-a.cfg.Slack.Duration)); err != nil {
+					return l.fail(err)
+				}
+			}
+			if err := l.commit(now); err != nil {
+				return l.fail(err)
+			}
+			a.mu.Lock()
+			for i, s := range l.srcs {
+				a.status.Sources[s.name] = SrcStat{Lines: lines[i], LastLine: lastTime[i]}
+			}
+			a.mu.Unlock()
+			a.notify("WATCHDOG=1")
+		case reply := <-a.openReq:
+			reply <- l.p.Machine().OpenEvents()
+		case <-ctx.Done():
+			a.notify("STOPPING=1")
+			err := l.commit(time.Now())
+			if err == nil {
+				a.log.Info("stopped; checkpoint saved", "open_connections", l.p.Machine().OpenCount())
+			}
+			return err
+		}
+	}
+}
+
+// commit makes the events durable and saves the checkpoint, when
+// anything changed since the last commit.
+func (l *loop) commit(now time.Time) error {
+	a := l.a
+	st := l.p.Stats()
+	if !l.dirty && st.Events == l.events {
+		return nil
+	}
+	start := time.Now()
+	if err := l.p.Commit(l.cpPath); err != nil {
+		a.metrics.errors.WithLabelValues("commit").Inc()
+		a.mu.Lock()
+		a.status.Error = err.Error()
+		a.mu.Unlock()
+		return err
+	}
+	a.metrics.batch.Observe(time.Since(start).Seconds())
+	a.metrics.commitTS.Set(float64(now.Unix()))
+	open := l.p.Machine().OpenCount()
+	a.metrics.open.Set(float64(open))
+	l.dirty, l.events = false, st.Events
+	a.mu.Lock()
+	a.status.LastCommit, a.status.Open, a.status.Events, a.status.Error = now, open, st.Events, ""
+	a.mu.Unlock()
+	if day := now.UTC().Truncate(24 * time.Hour); !day.Equal(l.day) {
+		if !l.day.IsZero() {
+			l.dayOver(l.day)
+		}
+		l.day = day
+	}
+	return nil
+}
+
+// dayOver runs when a UTC day ends: retention.
+func (l *loop) dayOver(day time.Time) {
+	a := l.a
+	if a.cfg.Retain.Duration > 0 {
+		removed, err := l.w.Retain(time.Now().Add(-a.cfg.Retain.Duration))
+		if err != nil {
+			a.log.Error("retention", "err", err)
+		}
+		for _, s := range removed {
+			a.log.Info("removed a day shard past retention", "day", s.Day.Format("2006-01-02"))
+		}
+	}
+}
+
+func (l *loop) fail(err error) error {
+	l.a.log.Error("stopping", "err", err)
+	return err
+}
+
+// OpenConnections returns the connections the agent follows now, as
+// events with Open set.
+func (a *Agent) OpenConnections(ctx context.Context) ([]*classify.Event, error) {
+	reply := make(chan []*classify.Event, 1)
+	select {
+	case a.openReq <- reply:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case evs := <-reply:
+		return evs, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Status reports the agent's progress.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.status
+	s.Sources = make(map[string]SrcStat, len(a.status.Sources))
+	for k, v := range a.status.Sources {
+		s.Sources[k] = v
+	}
+	return s
+}
+
+// indexSink writes events into the index.
+type indexSink struct{ w *index.Writer }
+
+func (s indexSink) Write(e *classify.Event) error { return s.w.Add(e) }
+func (s indexSink) Flush() error                  { return s.w.Flush() }
+func (s indexSink) Close() error                  { return nil }
+
+// dirSearcher searches the data directory with a Reader per request.
+// TODO(lead): replace with the index's shared store so that shards the
+// writer holds are searched through its handles.
+type dirSearcher struct{ dir string }
+
+func (d dirSearcher) Search(ctx context.Context, q index.Query, opt index.SearchOptions, fn func(*classify.Event) error) (index.Result, error) {
+	r, err := index.OpenReader(d.dir, index.ReaderOptions{})
+	if err != nil {
+		return index.Result{}, err
+	}
+	defer r.Close()
+	return r.Search(ctx, q, opt, fn)
+}
+
+func (d dirSearcher) Count(ctx context.Context, q index.Query, by string, limit int) (index.Counts, error) {
+	r, err := index.OpenReader(d.dir, index.ReaderOptions{})
+	if err != nil {
+		return index.Counts{}, err
+	}
+	defer r.Close()
+	return r.Count(ctx, q, by, limit)
+}

@@ -1,0 +1,79 @@
+package agent
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sshwhy/sshwhy/classify"
+)
+
+// metrics are the agent's Prometheus metrics, in a registry of its own
+// (nothing global: tests run several agents in one process).
+type metrics struct {
+	reg       *prometheus.Registry
+	ends      *prometheus.CounterVec
+	lines     *prometheus.CounterVec
+	unmatched prometheus.Counter
+	lag       *prometheus.GaugeVec
+	batch     prometheus.Histogram
+	errors    *prometheus.CounterVec
+	open      prometheus.Gauge
+	commitTS  prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		ends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sshwhy_connection_ends_total",
+			Help: "SSH connections that ended, by cause and host.",
+		}, []string{"cause", "host"}),
+		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sshwhy_lines_read_total",
+			Help: "Log lines read, by source (journal or file path).",
+		}, []string{"source"}),
+		unmatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sshwhy_lines_unmatched_total",
+			Help: "sshd lines no rule matched (sshwhy rules test shows them).",
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sshwhy_source_lag_seconds",
+			Help: "Wall clock minus the log time of the last line read from the source.",
+		}, []string{"source"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sshwhy_index_batch_seconds",
+			Help:    "Time to make a batch of events durable in the index and save the checkpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sshwhy_errors_total",
+			Help: "Errors, by kind (source, commit, api).",
+		}, []string{"kind"}),
+		open: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sshwhy_open_connections",
+			Help: "Connections being followed (not ended yet).",
+		}),
+		commitTS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sshwhy_last_commit_timestamp_seconds",
+			Help: "When the index and checkpoint were last brought up to date (Unix time).",
+		}),
+	}
+	m.reg.MustRegister(m.ends, m.lines, m.unmatched, m.lag, m.batch, m.errors, m.open, m.commitTS,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, kind := range []string{"source", "commit", "api"} {
+		m.errors.WithLabelValues(kind) // exported at 0 from the start
+	}
+	return m
+}
+
+// sink counts connection ends as the pipeline emits them.
+func (m *metrics) sink() metricsSink { return metricsSink{m} }
+
+type metricsSink struct{ m *metrics }
+
+func (s metricsSink) Write(e *classify.Event) error {
+	s.m.ends.WithLabelValues(string(e.Cause), e.Host).Inc()
+	return nil
+}
+func (s metricsSink) Flush() error { return nil }
+func (s metricsSink) Close() error { return nil }
