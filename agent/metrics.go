@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"net/netip"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/classify"
 )
 
@@ -12,6 +15,7 @@ import (
 type metrics struct {
 	reg       *prometheus.Registry
 	ends      *prometheus.CounterVec
+	sessions  *prometheus.CounterVec
 	lines     *prometheus.CounterVec
 	unmatched prometheus.Counter
 	lag       *prometheus.GaugeVec
@@ -28,6 +32,10 @@ func newMetrics() *metrics {
 			Name: "sshwhy_connection_ends_total",
 			Help: "SSH connections that ended, by cause and host.",
 		}, []string{"cause", "host"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sshwhy_session_ends_total",
+			Help: "Authenticated sessions that ended, by cause and source network (/24, /64). Only sessions: an attacker cannot make up networks here.",
+		}, []string{"cause", "network"}),
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sshwhy_lines_read_total",
 			Help: "Log lines read, by source (journal or file path).",
@@ -58,7 +66,7 @@ func newMetrics() *metrics {
 			Help: "When the index and checkpoint were last brought up to date (Unix time).",
 		}),
 	}
-	m.reg.MustRegister(m.ends, m.lines, m.unmatched, m.lag, m.batch, m.errors, m.open, m.commitTS,
+	m.reg.MustRegister(m.ends, m.sessions, m.lines, m.unmatched, m.lag, m.batch, m.errors, m.open, m.commitTS,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, kind := range []string{"source", "commit", "api"} {
 		m.errors.WithLabelValues(kind) // exported at 0 from the start
@@ -73,7 +81,30 @@ type metricsSink struct{ m *metrics }
 
 func (s metricsSink) Write(e *classify.Event) error {
 	s.m.ends.WithLabelValues(string(e.Cause), e.Host).Inc()
+	if e.Phase == cause.Postauth {
+		if n := network(e.SrcIP); n != "" {
+			s.m.sessions.WithLabelValues(string(e.Cause), n).Inc()
+		}
+	}
 	return nil
+}
+
+// network is the /24 (IPv4) or /64 (IPv6) of an address, "" if it is none.
+func network(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
 }
 func (s metricsSink) Flush() error { return nil }
 func (s metricsSink) Close() error { return nil }

@@ -73,6 +73,9 @@ Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.`,
 					cfg.Retain.Duration = d
 				}
 				if cfg.Data == "" {
+					cfg.Data = os.Getenv("STATE_DIRECTORY") // systemd's StateDirectory=
+				}
+				if cfg.Data == "" {
 					cfg.Data = index.DefaultDir()
 				}
 				return agent.Sources(cfg)
@@ -85,7 +88,7 @@ Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.`,
 	f.BoolVar(&fl.Journal, "journal", false, "follow the local systemd journal (sshd, sshd-session, sshd-auth; the ssh and sshd units)")
 	f.StringVar(&fl.JournalDir, "journal-dir", "", "follow the journal files in `DIR` instead")
 	f.StringArrayVar(&fl.Files, "file", nil, "follow this log `FILE` (absolute path; repeatable)")
-	f.StringVar(&fl.Data, "data", "", "data `DIR` (default /var/lib/sshwhy as root, else $XDG_DATA_HOME/sshwhy)")
+	f.StringVar(&fl.Data, "data", "", "data `DIR` (default $STATE_DIRECTORY under systemd, /var/lib/sshwhy as root, else $XDG_DATA_HOME/sshwhy)")
 	f.StringVar(&fl.Socket, "socket", agent.DefaultSocket, "unix socket `PATH` of the API (- for none)")
 	f.StringVar(&fl.Listen, "listen", "", "also serve the API on this loopback `ADDR` (e.g. 127.0.0.1:9911)")
 	f.BoolVar(&fl.FromStart, "from-start", false, "on the first start, read the sources from their beginning (rotated files too) instead of their end")
