@@ -39,9 +39,6 @@ func chartSVG(r *Report) ([]byte, error) {
 	}
 	p.Y.Label.Text = "ends"
 	p.Y.Min = 0
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(40)
 	barWidth := vg.Points(360 / float64(max(len(labels), 1)))
 	var below *plotter.BarChart
 	for _, g := range groups() {
@@ -64,8 +61,7 @@ func chartSVG(r *Report) ([]byte, error) {
 			bc.StackOn(below)
 		}
 		below = bc
-		p.Add(bc)
-		p.Legend.Add(g.name, bc)
+		p.Add(bc) // the legend is the page's, below the chart
 	}
 	if below == nil {
 		p.Y.Max = 1

@@ -31,6 +31,13 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"inc":     func(i int) int { return i + 1 },
 	"join":    func(s []string, sep string) string { return escape.Terminal(strings.Join(s, sep)) },
 	"term":    escape.Terminal,
+	"lines": func(s []string) string {
+		out := make([]string, len(s))
+		for i, v := range s {
+			out[i] = escape.Terminal(v)
+		}
+		return strings.Join(out, "\n")
+	},
 	"v":       safe,
 	"long":    func(s string) string { return cut(escape.Terminal(s), 4*maxValue) },
 	"list": func(vs []string) string {
