@@ -38,8 +38,8 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return strings.Join(out, "\n")
 	},
-	"v":       safe,
-	"long":    func(s string) string { return cut(escape.Terminal(s), 4*maxValue) },
+	"v":    safe,
+	"long": func(s string) string { return cut(escape.Terminal(s), 4*maxValue) },
 	"list": func(vs []string) string {
 		out := make([]string, len(vs))
 		for i, v := range vs {
