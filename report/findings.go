@@ -13,6 +13,7 @@ import (
 	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
+	"github.com/sshwhy/sshwhy/sshdconfig"
 )
 
 // When a finding applies. The words are in cause/findings.yaml; the
@@ -181,6 +182,9 @@ func originText(o string) string {
 	}
 	if o == "default" {
 		return "OpenSSH's default"
+	}
+	if o == sshdconfig.FromSSHD {
+		return "from sshd -T"
 	}
 	return "set at " + o
 }
