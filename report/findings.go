@@ -97,7 +97,7 @@ func (b *builder) findings(ctx context.Context) {
 		add("rate_limited", cause.Facts{Count: row.Count, Sources: row.Sources, Also: also}, func(f *Finding) {
 			f.Evidence = append(f.Evidence, b.sourcesLine(row)...)
 			if h := b.busiestHours(cause.RateLimited, 3); h != "" {
-				f.Evidence = append(f.Evidence, "busiest hours: "+h)
+				f.Evidence = append(f.Evidence, b.busiestLabel()+h)
 			}
 		})
 	}
@@ -121,7 +121,7 @@ func (b *builder) findings(ctx context.Context) {
 				f.Remedy = row.Remedy + ". " + f.Remedy
 				f.Evidence = append(f.Evidence, b.sourcesLine(&row)...)
 				if h := b.busiestHours(row.Cause, 3); h != "" {
-					f.Evidence = append(f.Evidence, "busiest hours: "+h)
+					f.Evidence = append(f.Evidence, b.busiestLabel()+h)
 				}
 			})
 		}
@@ -130,8 +130,8 @@ func (b *builder) findings(ctx context.Context) {
 		min := max(bruteMinDaily*days, bruteShare*float64(row.Count))
 		var nets []index.Bucket
 		sum := 0
-		for _, n := range networks(row.ipBuckets) {
-			if float64(n.Count) < min || len(nets) == bruteNets {
+		for _, n := range largest(row.nets, bruteNets) {
+			if float64(n.Count) < min {
 				break
 			}
 			nets = append(nets, n)
@@ -139,15 +139,26 @@ func (b *builder) findings(ctx context.Context) {
 		}
 		if len(nets) > 0 {
 			add("brute_force", cause.Facts{Count: sum, Sources: len(nets)}, func(f *Finding) {
-				in := map[string]bool{}
+				in := map[netip.Prefix]bool{}
 				for _, n := range nets {
 					f.Networks = append(f.Networks, n.Value)
-					in[n.Value] = true
+					if p, err := netip.ParsePrefix(n.Value); err == nil {
+						in[p] = true
+					}
 					f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %d failed logins", n.Value, n.Count))
 				}
-				for _, bk := range row.ipBuckets {
-					if in[network(bk.Value)] && len(f.IPs) < maxBlockIPs {
-						f.IPs = append(f.IPs, bk.Value)
+				for _, bk := range row.ipBuckets { // by count: the worst first
+					a, err := netip.ParseAddr(bk.Value)
+					if err != nil || len(f.IPs) == maxBlockIPs {
+						continue
+					}
+					a = a.Unmap()
+					bits := 64
+					if a.Is4() {
+						bits = 24
+					}
+					if p, _ := a.Prefix(bits); in[p] {
+						f.IPs = append(f.IPs, a.String())
 					}
 				}
 			})
@@ -200,7 +211,7 @@ func (b *builder) idleCut(ctx context.Context, add func(string, cause.Facts, fun
 			continue
 		}
 		total += row.Count
-		for _, n := range networks(row.ipBuckets) {
+		for _, n := range row.nets {
 			if sum[n.Value] == nil {
 				sum[n.Value] = map[cause.Cause]int{}
 			}
@@ -278,28 +289,40 @@ func (b *builder) sourcesLine(row *CauseRow) []string {
 	return out
 }
 
-// busiestHours names the n hours with the most ends of c.
+// busiestHours names the n hours (the n days of a longer report) with
+// the most ends of c.
 func (b *builder) busiestHours(c cause.Cause, n int) string {
 	type h struct {
-		t time.Time
-		n int
+		label string
+		n     int
 	}
 	var hs []h
-	for _, hr := range b.r.Hourly {
-		if k := hr.ByCause[c]; k > 0 {
-			hs = append(hs, h{hr.Start, k})
+	if b.opt.Days == 1 {
+		for _, hr := range b.r.Hourly {
+			if k := hr.ByCause[c]; k > 0 {
+				hs = append(hs, h{hr.Start.Format("15:00"), k})
+			}
+		}
+	} else {
+		for _, d := range b.r.Daily {
+			if k := d.ByCause[c]; k > 0 {
+				hs = append(hs, h{d.Day, k})
+			}
 		}
 	}
 	slices.SortStableFunc(hs, func(x, y h) int { return cmp.Compare(y.n, x.n) })
 	var parts []string
 	for _, x := range hs[:min(n, len(hs))] {
-		layout := "15:00"
-		if b.opt.Days > 1 {
-			layout = "Jan 2 15:00"
-		}
-		parts = append(parts, fmt.Sprintf("%s (%d)", x.t.Format(layout), x.n))
+		parts = append(parts, fmt.Sprintf("%s (%d)", x.label, x.n))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func (b *builder) busiestLabel() string {
+	if b.opt.Days == 1 {
+		return "busiest hours: "
+	}
+	return "busiest days: "
 }
 
 // example is one event of c (in net, if given), for a finding.

@@ -122,7 +122,8 @@ type CauseRow struct {
 	Hosts     []Bucket    `json:"hosts"`
 	Remedy    string      `json:"remedy"`
 	Advice    string      `json:"advice,omitempty"` // what the server's settings say
-	ipBuckets []index.Bucket
+	ipBuckets []index.Bucket // every source address, by count
+	nets      []index.Bucket // every source network, by count
 }
 
 // Day is one day of the period.
@@ -132,7 +133,8 @@ type Day struct {
 	ByCause map[cause.Cause]int `json:"by_cause"`
 }
 
-// Hour is one hour of the period.
+// Hour is one hour of the period. ByCause is filled for a one-day report
+// only.
 type Hour struct {
 	Start   time.Time           `json:"start"`
 	Count   int                 `json:"count"`
@@ -418,11 +420,35 @@ func change(now, before int) *float64 {
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
-// hourly counts every cause by hour.
+// hourly counts the ends by hour: by cause for a one-day report (its
+// chart stacks them), in total for a longer one (its chart is by day, and
+// counting every cause by hour over a month would cost a search each).
 func (b *builder) hourly(ctx context.Context) error {
 	n := int(math.Ceil(b.until.Sub(b.since).Hours()))
 	for i := 0; i < n; i++ {
 		b.r.Hourly = append(b.r.Hourly, Hour{Start: b.since.Add(time.Duration(i) * time.Hour), ByCause: map[cause.Cause]int{}})
+	}
+	add := func(c cause.Cause, bs []index.Bucket) {
+		for _, bk := range bs {
+			t, err := time.Parse("2006-01-02T15", bk.Value)
+			if err != nil {
+				continue
+			}
+			i := int(math.Floor(t.Sub(b.since).Hours()))
+			i = min(max(i, 0), n-1) // an hour of a zone with a half-hour offset
+			b.r.Hourly[i].Count += bk.Count
+			if c != "" {
+				b.r.Hourly[i].ByCause[c] += bk.Count
+			}
+		}
+	}
+	if b.opt.Days > 1 {
+		c, err := b.count(ctx, b.period(), index.FieldHour, 0)
+		if err != nil {
+			return err
+		}
+		add("", c.Buckets)
+		return nil
 	}
 	for _, row := range b.r.Causes {
 		if row.Count == 0 {
@@ -434,16 +460,7 @@ func (b *builder) hourly(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, bk := range c.Buckets {
-			t, err := time.Parse("2006-01-02T15", bk.Value)
-			if err != nil {
-				continue
-			}
-			i := int(math.Floor(t.Sub(b.since).Hours()))
-			i = min(max(i, 0), n-1) // an hour of a zone with a half-hour offset
-			b.r.Hourly[i].Count += bk.Count
-			b.r.Hourly[i].ByCause[row.Cause] += bk.Count
-		}
+		add(row.Cause, c.Buckets)
 	}
 	return nil
 }
@@ -470,7 +487,8 @@ func (b *builder) perCause(ctx context.Context) error {
 		row.ipBuckets = ips.Buckets
 		row.Sources = len(ips.Buckets)
 		row.IPs = topBuckets(ips.Buckets, b.top)
-		row.Networks = topBuckets(networks(ips.Buckets), b.top)
+		row.nets = networks(ips.Buckets)
+		row.Networks = topBuckets(largest(row.nets, b.top), b.top)
 		users, err := b.count(ctx, q, index.FieldUser, b.top)
 		if err != nil {
 			return err
@@ -518,40 +536,53 @@ func topBuckets(bs []index.Bucket, n int) []Bucket {
 	return out
 }
 
-// network is the /24 of an IPv4 address or the /64 of an IPv6 one (an
-// IPv4-mapped address counts as IPv4); "" for what is not an address.
-func network(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ""
+// networks sums address counts by network: the /24 of an IPv4 address,
+// the /64 of an IPv6 one (an IPv4-mapped address counts as IPv4); what is
+// not an address stays as it is. The result is in no order.
+func networks(ips []index.Bucket) []index.Bucket {
+	sum := make(map[netip.Prefix]int, len(ips)/2)
+	var odd []index.Bucket
+	for _, b := range ips {
+		a, err := netip.ParseAddr(b.Value)
+		if err != nil {
+			odd = append(odd, b)
+			continue
+		}
+		a = a.Unmap()
+		bits := 64
+		if a.Is4() {
+			bits = 24
+		}
+		p, _ := a.Prefix(bits)
+		sum[p] += b.Count
 	}
-	a = a.Unmap()
-	bits := 64
-	if a.Is4() {
-		bits = 24
+	out := make([]index.Bucket, 0, len(sum)+len(odd))
+	for p, n := range sum {
+		out = append(out, index.Bucket{Value: p.String(), Count: n})
 	}
-	p, _ := a.Prefix(bits)
-	return p.String()
+	return append(out, odd...)
 }
 
-// networks sums address counts by network, largest first.
-func networks(ips []index.Bucket) []index.Bucket {
-	sum := map[string]int{}
-	for _, b := range ips {
-		n := network(b.Value)
-		if n == "" {
-			n = b.Value
+// bucketOrder is by count, largest first, then by value.
+func bucketOrder(x, y index.Bucket) int {
+	return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Value, y.Value))
+}
+
+// largest returns the n largest buckets of bs in bucketOrder, without
+// sorting all of them (a month of addresses makes 10⁵–10⁶ networks).
+func largest(bs []index.Bucket, n int) []index.Bucket {
+	var top []index.Bucket
+	for _, b := range bs {
+		if len(top) == n && bucketOrder(b, top[n-1]) >= 0 {
+			continue
 		}
-		sum[n] += b.Count
+		i, _ := slices.BinarySearchFunc(top, b, bucketOrder)
+		top = slices.Insert(top, i, b)
+		if len(top) > n {
+			top = top[:n]
+		}
 	}
-	out := make([]index.Bucket, 0, len(sum))
-	for v, n := range sum {
-		out = append(out, index.Bucket{Value: v, Count: n})
-	}
-	slices.SortFunc(out, func(x, y index.Bucket) int {
-		return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Value, y.Value))
-	})
-	return out
+	return top
 }
 
 func ref(e *classify.Event) EventRef {

@@ -230,3 +230,23 @@ func TestOptionsErrors(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+func TestMultiDay(t *testing.T) {
+	opt := fixtureOptions(t)
+	opt.Day, opt.Days = fixDay.AddDate(0, 0, -1), 2
+	r := build(t, opt)
+	if len(r.Daily) != 2 || len(r.Hourly) != 48 || r.Daily[1].Count != 62 || r.Daily[0].Count != 7 {
+		t.Fatalf("daily %+v, %d hours", r.Daily, len(r.Hourly))
+	}
+	sum := 0
+	for _, h := range r.Hourly {
+		sum += h.Count
+	}
+	if sum != 69 || r.Total.Count != 69 {
+		t.Errorf("hours add up to %d, total %d, want 69", sum, r.Total.Count)
+	}
+	if text := string(render(t, r, FormatText)); !strings.Contains(text, "\nDAYS\n") || !strings.Contains(text, "2026-11-29 to 2026-11-30 (2 days)") {
+		t.Errorf("multi-day text:\n%.600s", text)
+	}
+	render(t, r, FormatHTML)
+}
