@@ -80,10 +80,14 @@ func renderMarkdown(w io.Writer, r *Report) error {
 		if len(f.IPs) > 0 {
 			p("")
 			p("   ```")
-			for _, ip := range f.IPs {
+			for _, ip := range f.IPs[:min(len(f.IPs), maxShownIPs)] {
 				p("   %s", ip) // parsed addresses: safe in a code block
 			}
 			p("   ```")
+			if len(f.IPs) > maxShownIPs {
+				p("")
+				p("   %s", md(fmt.Sprintf("... and %d more (all of them: --format json or html)", len(f.IPs)-maxShownIPs)))
+			}
 		}
 		if f.Example != nil {
 			p("")

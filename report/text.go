@@ -94,7 +94,7 @@ func renderText(w io.Writer, r *Report) error {
 			t.wrap("    networks: ", "      ", strings.Join(f.Networks, " "))
 		}
 		if len(f.IPs) > 0 {
-			t.wrap("    ips: ", "      ", strings.Join(f.IPs, " "))
+			t.wrap("    ips: ", "      ", ipsText(f.IPs))
 		}
 		if e := f.Example; e != nil {
 			t.wrap("    e.g. ", "      ", eventText(r, e))
@@ -391,4 +391,16 @@ func textNotes(t *textWriter, r *Report) {
 	for _, n := range r.Notes {
 		t.wrap("  - ", "    ", escape.Terminal(n))
 	}
+}
+
+// maxShownIPs is the most addresses of a finding the text and markdown
+// forms show; the JSON and HTML forms hold the whole list (up to
+// maxBlockIPs).
+const maxShownIPs = 30
+
+func ipsText(ips []string) string {
+	if len(ips) <= maxShownIPs {
+		return strings.Join(ips, " ")
+	}
+	return strings.Join(ips[:maxShownIPs], " ") + fmt.Sprintf(" ... and %d more (all of them: --format json or html)", len(ips)-maxShownIPs)
 }
