@@ -108,20 +108,20 @@ type Bucket struct {
 
 // CauseRow is one cause.
 type CauseRow struct {
-	Cause     cause.Cause `json:"cause"`
-	Summary   string      `json:"summary"`
-	Count     int         `json:"count"`
-	Previous  int         `json:"previous"`
-	Avg7      float64     `json:"avg7"`
-	ChangePct *float64    `json:"change_pct"`
-	Networks  []Bucket    `json:"networks"` // source /24 (IPv4) and /64 (IPv6) networks
-	IPs       []Bucket    `json:"ips"`
-	Sources   int         `json:"sources"` // distinct source addresses
-	Users     []Bucket    `json:"users"`
-	NoUser    int         `json:"no_user"` // events without a user name
-	Hosts     []Bucket    `json:"hosts"`
-	Remedy    string      `json:"remedy"`
-	Advice    string      `json:"advice,omitempty"` // what the server's settings say
+	Cause     cause.Cause    `json:"cause"`
+	Summary   string         `json:"summary"`
+	Count     int            `json:"count"`
+	Previous  int            `json:"previous"`
+	Avg7      float64        `json:"avg7"`
+	ChangePct *float64       `json:"change_pct"`
+	Networks  []Bucket       `json:"networks"` // source /24 (IPv4) and /64 (IPv6) networks
+	IPs       []Bucket       `json:"ips"`
+	Sources   int            `json:"sources"` // distinct source addresses
+	Users     []Bucket       `json:"users"`
+	NoUser    int            `json:"no_user"` // events without a user name
+	Hosts     []Bucket       `json:"hosts"`
+	Remedy    string         `json:"remedy"`
+	Advice    string         `json:"advice,omitempty"` // what the server's settings say
 	ipBuckets []index.Bucket // every source address, by count
 	nets      []index.Bucket // every source network, by count
 }
