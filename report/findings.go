@@ -111,7 +111,7 @@ func (b *builder) findings(ctx context.Context) {
 	}
 	for _, row := range b.r.Causes {
 		daily := float64(row.Count) / days
-		if row.Cause == cause.UserLogout || !b.r.NewLogins.Checked {
+		if row.Cause == cause.UserLogout || !b.history {
 			continue // a busy day of logouts is good news; without history there is no week before
 		}
 		if daily >= riseFactor*row.Avg7 && daily-row.Avg7 >= spikeMin {

@@ -261,6 +261,7 @@ type builder struct {
 	since, until time.Time // [since, until)
 	top          int
 	multiHost    bool
+	history      bool // the source holds ends before the period
 	sessionIPs   map[string]int
 }
 
@@ -382,6 +383,7 @@ func (b *builder) daily(ctx context.Context) error {
 		case i >= -b.opt.Days:
 			b.r.Total.Previous += day.Count
 		}
+		b.history = b.history || i < 0 && day.Count > 0
 		if i < 0 && i >= -7 {
 			b.r.Total.Avg7 += float64(day.Count) / 7
 		}
