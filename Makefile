@@ -6,9 +6,10 @@ BIN         := bin/sshwhy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 # Debian packages: libsystemd-dev to build (sdjournal, cgo); the rest are the
-# real parts the tests drive (sshd, ssh, journald, rsyslog, sshpass, nc).
+# real parts the tests drive (sshd, ssh, journald, rsyslog, sshpass, nc,
+# chromium for the HTML report).
 APT_BUILD   := libsystemd-dev pkg-config gcc
-APT_TEST    := openssh-server openssh-client rsyslog sshpass netcat-openbsd systemd procps util-linux iproute2
+APT_TEST    := openssh-server openssh-client rsyslog sshpass netcat-openbsd systemd procps util-linux iproute2 chromium
 APT_BENCH   := fail2ban time
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Fuzz budgets are execution counts, not durations: a -fuzztime duration races

@@ -49,6 +49,7 @@ type Info struct {
 	Summary  string   `yaml:"summary"`
 	Remedy   string   `yaml:"remedy"`
 	Settings []string `yaml:"settings"` // sshd_config keywords the remedy is about
+	Advice   string   `yaml:"advice"`   // template: what the server's settings say (remedy.go)
 }
 
 //go:embed causes.yaml

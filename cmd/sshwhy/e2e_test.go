@@ -56,6 +56,7 @@ func TestE2E(t *testing.T) {
 					checkEvents(t, events, res.Conns, want, level, f.prec)
 					if f.name == "rfc3339" {
 						checkIndexRoundTrip(t, bin, append([]string{"--login-grace-time", grace}, f.args...), events)
+						checkReport(t, bin, append([]string{"--login-grace-time", grace}, f.args...), events)
 					}
 				})
 			}
