@@ -23,7 +23,7 @@
 // classify's JSON in a stored, unindexed field. There is no _all field.
 // Times and numbers are fixed-width keywords rather than bleve
 // datetime/numeric fields, which cost 16 terms per value (timekey.go);
-// query-string ranges on them are rewritten to match (rewrite.go).
+// ranges in a query text on them are translated to match (compile.go).
 // Documents are built directly (Batch.IndexAdvanced) rather than through
 // bleve's reflection-based mapping; the mapping saved in each shard
 // describes the same fields so query analysis matches.

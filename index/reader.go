@@ -371,7 +371,11 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 			}
 		}
 	}
-	c.Buckets = mergeBuckets(parts, bucketOrder(by))
+	merge := len(parts) > 1
+	if by == FieldSrcIP {
+		merge = unmapBuckets(parts) || merge
+	}
+	c.Buckets = mergeBuckets(parts, merge, bucketOrder(by))
 	if limit > 0 && len(c.Buckets) > limit {
 		for _, b := range c.Buckets[limit:] {
 			c.Other += b.Count
@@ -395,14 +399,34 @@ func bucketOrder(by string) func(a, b Bucket) int {
 	}
 }
 
-// mergeBuckets adds up the counts of parts and sorts them by order. One
-// part is used as it is (stored counts are kept in count order).
-func mergeBuckets(parts [][]Bucket, order func(a, b Bucket) int) []Bucket {
+// unmapBuckets rewrites IPv4-mapped addresses (::ffff:a.b.c.d, which
+// older sshwhy stored as logged) in the src_ip buckets of parts as IPv4,
+// so that a count agrees with --ip and the ips format; it reports whether
+// it changed any (then a part may hold a value twice).
+func unmapBuckets(parts [][]Bucket) bool {
+	changed := false
+	for _, p := range parts {
+		for i := range p {
+			if v := p[i].Value; len(v) > 7 && strings.EqualFold(v[:7], "::ffff:") {
+				if n := NormalizeIP(v); n != v {
+					p[i].Value = n
+					changed = true
+				}
+			}
+		}
+	}
+	return changed
+}
+
+// mergeBuckets adds up the counts of parts and sorts them by order.
+// Without merge, there is one part with unique values and it is used as it
+// is (stored counts are kept in count order).
+func mergeBuckets(parts [][]Bucket, merge bool, order func(a, b Bucket) int) []Bucket {
 	var out []Bucket
-	switch len(parts) {
-	case 0:
+	switch {
+	case len(parts) == 0:
 		return nil
-	case 1:
+	case !merge:
 		out = parts[0]
 	default:
 		n := 0
