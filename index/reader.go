@@ -173,11 +173,12 @@ type SearchOptions struct {
 // Result is the outcome of Search.
 type Result struct {
 	Total  uint64 // events matching, whatever the limit
-	Shards int    // day shards searched
+	Shards int    // day shards searched (0 for a store without them)
 }
 
 // Search finds the events matching q and calls fn for each, in the order
-// opt asks for. fn's error stops the search and is returned.
+// opt asks for. fn's error stops the search and is returned. It
+// implements Searcher.
 func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func(*classify.Event) error) (Result, error) {
 	bq, err := q.bleveQuery()
 	if err != nil {
@@ -311,11 +312,12 @@ type Counts struct {
 	Missing int      // matching events without the field (e.g. no user)
 	Buckets []Bucket // by count, largest first; for "hour", by hour
 	Other   int      // events in buckets beyond the limit
-	Shards  int      // day shards searched
+	Shards  int      // day shards searched (0 for a store without them)
 }
 
 // Count counts the events matching q by the values of the field by, one of
 // CountKeys. limit caps the buckets returned (0: all); counts are exact.
+// It implements Searcher.
 func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Counts, error) {
 	ok := false
 	for _, k := range CountKeys {

@@ -235,7 +235,7 @@ func noEvents(out, stderr io.Writer, format string) error {
 
 // writeIPs prints the unique source addresses of the matching events, one
 // per line, IPv4-mapped addresses unmapped, in address order.
-func writeIPs(ctx context.Context, r *index.Reader, q index.Query, fl *searchFlags, out io.Writer, stderr io.Writer) error {
+func writeIPs(ctx context.Context, r index.Searcher, q index.Query, fl *searchFlags, out io.Writer, stderr io.Writer) error {
 	c, err := r.Count(ctx, q, index.FieldSrcIP, 0)
 	if err != nil {
 		return searchErr(err)
