@@ -245,3 +245,59 @@ func TestIndexEventsWithoutTime(t *testing.T) {
 		t.Errorf("summary: %s", errOut)
 	}
 }
+
+// TestSearchQueryValues: exact fields take quoted and unquoted values
+// alike (a user name with a space, IPv6 without backslashes), and an
+// address logged IPv4-mapped is one address for --ip, src_ip:,
+// --count-by src_ip and -o ips.
+func TestSearchQueryValues(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	log := "Nov 23 10:00:00 srv sshd[700]: Invalid user john smith from 203.0.113.9 port 4000\n" +
+		"Nov 23 10:00:01 srv sshd[700]: Connection closed by invalid user john smith 203.0.113.9 port 4000 [preauth]\n" +
+		"Nov 23 10:01:00 srv sshd[701]: Connection closed by ::ffff:198.51.100.4 port 4001 [preauth]\n" +
+		"Nov 23 10:02:00 srv sshd[702]: Connection closed by 198.51.100.4 port 4002 [preauth]\n" +
+		"Nov 23 10:03:00 srv sshd[703]: Connection closed by 2001:db8::7 port 4003 [preauth]\n"
+	if _, _, err := runCmd(t, "", "index", "--data", data, writeTemp(t, "auth.log", log)); err != nil {
+		t.Fatal(err)
+	}
+	count := func(args ...string) int {
+		t.Helper()
+		out, _, err := runCmd(t, "", append([]string{"search", "--data", data, "--format", "json", "--limit", "0"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return strings.Count(out, "\n")
+	}
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{`user:"john smith"`}, 1},
+		{[]string{`user:john\ smith`}, 1},
+		{[]string{"--user", "john smith"}, 1},
+		{[]string{`host:"srv"`}, 4},
+		{[]string{`cause:"probe"`}, 3},
+		{[]string{"src_ip:2001:db8::7"}, 1},
+		{[]string{`src_ip:"2001:db8::7"`}, 1},
+		{[]string{"ip:2001:db8::/32"}, 1},
+		{[]string{"--ip", "198.51.100.4"}, 2},
+		{[]string{"--ip", "::ffff:198.51.100.4"}, 2},
+		{[]string{"src_ip:198.51.100.4"}, 2},
+		{[]string{"src_ip:::ffff:198.51.100.4"}, 2},
+		{[]string{"ip:198.51.100.0/24"}, 2},
+		{[]string{"ip:::/0"}, 1},
+		{[]string{"--", "-src_ip:198.51.100.4"}, 2},
+	} {
+		if got := count(tt.args...); got != tt.want {
+			t.Errorf("%v: %d events, want %d", tt.args, got, tt.want)
+		}
+	}
+	counts, _, err := runCmd(t, "", "search", "--data", data, "--count-by", "src_ip", "--format", "json")
+	if err != nil || !strings.Contains(counts, `{"value":"198.51.100.4","count":2}`) || strings.Contains(counts, "::ffff:") {
+		t.Errorf("count by src_ip (%v):\n%s", err, counts)
+	}
+	ips, _, err := runCmd(t, "", "search", "--data", data, "--format", "ips")
+	if err != nil || ips != "198.51.100.4\n203.0.113.9\n2001:db8::7\n" {
+		t.Errorf("ips (%v):\n%s", err, ips)
+	}
+}
