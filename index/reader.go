@@ -139,6 +139,9 @@ func (r *Reader) shards(since, until time.Time) ([]bleve.Index, error) {
 }
 
 func (r *Reader) openShard(s Shard) (bleve.Index, error) {
+	if err := checkFiles(s.Path); err != nil {
+		return nil, shardOpenError(s.Path, err)
+	}
 	idx, err := safeOpen(s.Path, map[string]interface{}{
 		"read_only":    true,
 		"bolt_timeout": r.opt.OpenTimeout.String(),

@@ -472,6 +472,9 @@ func (w *Writer) compact(names []string) error {
 // the counts of its values that a search would take long to make (see
 // counts.go); skipped reports that a reader held it open.
 func compactShard(path string) (skipped bool, err error) {
+	if err := checkFiles(path); err != nil {
+		return false, shardOpenError(path, err)
+	}
 	idx, err := safeOpen(path, map[string]interface{}{"bolt_timeout": "100ms", "unsafe_batch": true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return true, nil
@@ -512,7 +515,7 @@ func compactShard(path string) (skipped bool, err error) {
 		err = removeDeadSegments(path)
 	}
 	if err != nil {
-		return false, fmt.Errorf("compact shard %s: %w", filepath.Base(path), err)
+		return false, fmt.Errorf("compact shard %s: %w", quote(filepath.Base(path)), err)
 	}
 	return false, nil
 }
@@ -604,6 +607,9 @@ func openShardWrite(path string, m mapping.IndexMapping, timeout time.Duration) 
 		}
 		return c
 	}
+	if err := checkFiles(path); err != nil {
+		return nil, shardOpenError(path, err)
+	}
 	idx, err := safeOpen(path, cfg())
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 		idx, err = bleve.NewUsing(path, m, scorch.Name, bleve.Config.DefaultKVStore, cfg())
@@ -630,17 +636,6 @@ func safeOpen(path string, cfg map[string]interface{}) (idx bleve.Index, err err
 		}
 	}()
 	return bleve.OpenUsing(path, cfg)
-}
-
-// shardOpenError explains why a shard did not open.
-func shardOpenError(path string, err error) error {
-	name := filepath.Base(path)
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return fmt.Errorf("%w: shard %s is open for writing by another process%s; try again when it is done",
-			ErrInUse, name, lockHolder(filepath.Dir(path)))
-	}
-	return fmt.Errorf("shard %s is damaged or unreadable: %v (move it out of %s to go on without it)",
-		name, err, filepath.Dir(path))
 }
 
 // Write indexes events into the data directory dir with default options:
