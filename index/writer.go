@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -21,10 +20,21 @@ import (
 	"github.com/sshwhy/sshwhy/classify"
 )
 
+// The defaults of WriterOptions' BatchSize and Workers. A Writer's memory
+// grows with the events in flight, BatchSize × Workers: bleve holds each
+// batch's analysed documents (about 100 KB an event) until it has built
+// the batch's segment. With these defaults a backfill peaks near 200 MB
+// (docs/benchmarks-index.md); 4000 × GOMAXPROCS peaked near 1 GB on 2
+// cores, with only a few percent more throughput.
+const (
+	DefaultBatchSize = 1000
+	DefaultWorkers   = 2
+)
+
 // WriterOptions tune a Writer; zero values take the defaults.
 type WriterOptions struct {
-	BatchSize     int           // events per bleve batch; default 4000
-	Workers       int           // batches built and applied concurrently; default GOMAXPROCS
+	BatchSize     int           // events per bleve batch; default DefaultBatchSize
+	Workers       int           // batches built and applied concurrently; default DefaultWorkers
 	MaxOpenShards int           // day shards kept open; the least recently used are closed; default 3
 	LockTimeout   time.Duration // wait for the directory's writer lock; default 1s
 	ShardTimeout  time.Duration // wait for a shard a reader holds open; default 10s
@@ -40,10 +50,10 @@ type WriterOptions struct {
 
 func (o *WriterOptions) defaults() {
 	if o.BatchSize <= 0 {
-		o.BatchSize = 4000
+		o.BatchSize = DefaultBatchSize
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
+		o.Workers = DefaultWorkers
 	}
 	if o.MaxOpenShards <= 0 {
 		o.MaxOpenShards = 3

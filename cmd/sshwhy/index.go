@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -78,7 +77,6 @@ progress line while indexing when stderr is a terminal.`,
 }
 
 func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir string, keep time.Duration, progress bool, wopt index.WriterOptions) error {
-	tuneIndexGC()
 	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
 		if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -180,18 +178,6 @@ func newIndexBar(w io.Writer) *progressbar.ProgressBar {
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionClearOnFinish(),
 	)
-}
-
-// tuneIndexGC: bleve allocates a lot of short-lived garbage per document;
-// a larger GOGC cuts indexing CPU by about 15%, under a soft memory limit.
-// The GOGC and GOMEMLIMIT environment variables still win.
-func tuneIndexGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
-	}
 }
 
 // cmdContext is the command's context, or Background when run without one.

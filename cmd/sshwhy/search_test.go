@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"testing"
@@ -299,5 +300,21 @@ func TestSearchQueryValues(t *testing.T) {
 	ips, _, err := runCmd(t, "", "search", "--data", data, "--format", "ips")
 	if err != nil || ips != "198.51.100.4\n203.0.113.9\n2001:db8::7\n" {
 		t.Errorf("ips (%v):\n%s", err, ips)
+	}
+}
+
+// TestIndexLeavesGCAlone: indexing sets no process-wide GC settings (a
+// daemon indexes and searches in one process); the writer bounds its
+// memory by its batches instead (docs/benchmarks-index.md).
+func TestIndexLeavesGCAlone(t *testing.T) {
+	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(gc)
+	data := filepath.Join(t.TempDir(), "data")
+	if _, _, err := runCmd(t, "", "index", "--data", data, sampleLog); err != nil {
+		t.Fatal(err)
+	}
+	after := debug.SetGCPercent(gc)
+	if after != gc || debug.SetMemoryLimit(-1) != limit {
+		t.Errorf("sshwhy index changed GOGC %d → %d or the memory limit (%d)", gc, after, debug.SetMemoryLimit(-1))
 	}
 }
