@@ -30,7 +30,7 @@ const (
 )
 
 // Fields are the fields a query text can name, in the order the help
-// text lists them.
+// text lists them. The caller must not modify it.
 var Fields = []string{
 	FieldCause, FieldUser, FieldSrcIP, FieldIP, FieldRemote, FieldHost, FieldProgram, FieldPhase,
 	FieldConfidence, FieldRule, FieldSource, FieldAuthMethod,

@@ -26,17 +26,18 @@ import (
 // filter over the same events. The queries are built as predicates here,
 // independently of the parser, and rendered into query-string syntax.
 func TestSearchEqualsFilter(t *testing.T) {
-	for _, seed := range []int64{1, 2, 3, 4, 5, 6, 7, 8} {
+	for _, seed := range []int64{1, 2, 3, 4, 5, 6} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
 			rng := rand.New(rand.NewSource(seed))
 			evs := propEvents(rng, 160)
 			dir := filepath.Join(t.TempDir(), "data")
-			if _, err := Write(dir, evs); err != nil {
-				t.Fatal(err)
-			}
+			// Odd seeds leave bleve's segments, even ones compact (and
+			// store counts): both layouts answer.
+			writeEvents(t, dir, evs, WriterOptions{NoCompact: seed%2 == 1, BatchSize: 50})
 			r := openReader(t, dir)
 			g := &queryGen{rng: rng, evs: evs}
-			for n := 0; n < 250; n++ {
+			for n := 0; n < 200; n++ {
 				q, match := g.query()
 				var want []string
 				for _, e := range evs {

@@ -233,7 +233,7 @@ func (p *textParser) word(stopAtColon bool) (word, error) {
 				return w, badQuery("%q ends in a lone backslash", p.rest(start))
 			}
 			r, n := utf8.DecodeRuneInString(p.s[p.i+1:])
-			lit := string(r)
+			lit := p.s[p.i+1 : p.i+1+n]
 			if r >= utf8.RuneSelf || !strings.ContainsRune(reservedChars, r) {
 				lit = `\` + lit // bleve keeps the backslash before other characters
 			}
@@ -283,7 +283,7 @@ func (p *textParser) phrase() (string, error) {
 			if r >= utf8.RuneSelf || !strings.ContainsRune(reservedChars, r) {
 				b.WriteByte('\\')
 			}
-			b.WriteRune(r)
+			b.WriteString(p.s[p.i+1 : p.i+1+n])
 			p.i += 1 + n
 		default:
 			b.WriteByte(c)

@@ -139,3 +139,24 @@ func TestParseTextErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseText: any text parses or gives an error wrapping ErrBadQuery,
+// never a panic; what parses compiles; invalid UTF-8 survives unchanged.
+func FuzzParseText(f *testing.F) {
+	for _, s := range []string{"word", `+user:"john smith" -cause:probe`, "src_ip:2001:db8::1", `user:a\*b*`,
+		"end:>=2026-11-23", "hour:2026-11-23T*", "/re/", `"\xff\xfe"`, `user:\` + "\xff", "a~2", "(", "pid:>-1e308"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cs, err := ParseText(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadQuery) {
+				t.Fatalf("%q: %v does not wrap ErrBadQuery", s, err)
+			}
+			return
+		}
+		if _, err := textQuery(cs); err != nil {
+			t.Fatalf("%q parsed but does not compile: %v", s, err)
+		}
+	})
+}
