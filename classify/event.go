@@ -21,6 +21,7 @@ type Event struct {
 	PID          int              `json:"pid,omitempty"`
 	SrcIP        string           `json:"src_ip,omitempty"`
 	SrcPort      int              `json:"src_port,omitempty"`
+	Remote       string           `json:"remote,omitempty"`
 	User         string           `json:"user,omitempty"`
 	Cause        cause.Cause      `json:"cause"`
 	Confidence   cause.Confidence `json:"confidence"`

@@ -122,6 +122,10 @@ func AppendJSON(b []byte, ev *Event) []byte {
 		b = append(b, `,"src_port":`...)
 		b = strconv.AppendInt(b, int64(ev.SrcPort), 10)
 	}
+	if ev.Remote != "" {
+		b = append(b, `,"remote":`...)
+		b = appendString(b, ev.Remote)
+	}
 	if ev.User != "" {
 		b = append(b, `,"user":`...)
 		b = appendString(b, ev.User)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -34,6 +35,8 @@ func BenchmarkWrite(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	cpu0 := cpuTime()
+	stop := heapPeak(b)
+	defer stop()
 	w, err := OpenWriter(dir, WriterOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -50,6 +53,33 @@ func BenchmarkWrite(b *testing.B) {
 	b.Logf("add %v, close %v", added, time.Since(start)-added)
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+}
+
+// heapPeak samples the heap in use until the returned function is called,
+// which reports the peak as "heap-MB": the writer's memory is bounded by
+// its batches (WriterOptions), not by the input.
+func heapPeak(b *testing.B) func() {
+	var peak uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-sampled
+		b.ReportMetric(float64(peak)/(1<<20), "heap-MB")
+	}
 }
 
 // cpuTime is the CPU time (user+system) this process used so far: on a

@@ -67,49 +67,49 @@ func checkDir(dir string, create bool) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !create {
-			return fmt.Errorf("%w at %s (run `sshwhy index` first, or give --data)", ErrNoIndex, dir)
+			return fmt.Errorf("%w at %s (run `sshwhy index` first, or give --data)", ErrNoIndex, quote(dir))
 		}
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
+			return pathError(err)
 		}
 		return writeManifest(dir)
 	case err != nil:
-		return err
+		return pathError(err)
 	case !st.IsDir():
-		return fmt.Errorf("data directory %s is not a directory", dir)
+		return fmt.Errorf("data directory %s is not a directory", quote(dir))
 	}
 	b, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		ents, rerr := os.ReadDir(dir)
 		if rerr != nil {
-			return rerr
+			return pathError(rerr)
 		}
 		if len(ents) == 0 {
 			if !create {
-				return fmt.Errorf("%w at %s: the directory is empty (run `sshwhy index` first)", ErrNoIndex, dir)
+				return fmt.Errorf("%w at %s: the directory is empty (run `sshwhy index` first)", ErrNoIndex, quote(dir))
 			}
 			return writeManifest(dir)
 		}
-		return fmt.Errorf("%s is not an sshwhy data directory (it has files but no %s); refusing to use it", dir, manifestName)
+		return fmt.Errorf("%s is not an sshwhy data directory (it has files but no %s); refusing to use it", quote(dir), manifestName)
 	}
 	if err != nil {
-		return err
+		return pathError(err)
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("%s is damaged: %v", filepath.Join(dir, manifestName), err)
+		return fmt.Errorf("%s is damaged: %v", quote(filepath.Join(dir, manifestName)), err)
 	}
 	if m.Format != formatName {
-		return fmt.Errorf("%s is not an sshwhy data directory: %s names format %q", dir, manifestName, m.Format)
+		return fmt.Errorf("%s is not an sshwhy data directory: %s names format %q", quote(dir), manifestName, m.Format)
 	}
 	if m.Version > FormatVersion {
-		return fmt.Errorf("%s was written by a newer sshwhy (format version %d; this one knows up to %d)", dir, m.Version, FormatVersion)
+		return fmt.Errorf("%s was written by a newer sshwhy (format version %d; this one knows up to %d)", quote(dir), m.Version, FormatVersion)
 	}
 	if m.Version < 1 {
-		return fmt.Errorf("%s is damaged: format version %d", filepath.Join(dir, manifestName), m.Version)
+		return fmt.Errorf("%s is damaged: format version %d", quote(filepath.Join(dir, manifestName)), m.Version)
 	}
 	if m.DVChunk != dvChunk {
-		return fmt.Errorf("%s was written with doc-value chunks of %d documents, this sshwhy reads %d: move it away and index the logs again", dir, m.DVChunk, dvChunk)
+		return fmt.Errorf("%s was written with doc-value chunks of %d documents, this sshwhy reads %d: move it away and index the logs again", quote(dir), m.DVChunk, dvChunk)
 	}
 	return nil
 }
@@ -127,9 +127,9 @@ func writeManifest(dir string) error {
 	}
 	tmp := filepath.Join(dir, "."+manifestName+".tmp")
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o640); err != nil {
-		return err
+		return pathError(err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, manifestName))
+	return pathError(os.Rename(tmp, filepath.Join(dir, manifestName)))
 }
 
 // Shard is one day's bleve index in a data directory.
@@ -178,7 +178,7 @@ func Shards(dir string) ([]Shard, error) {
 func listShards(dir string) ([]Shard, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, pathError(err)
 	}
 	var out []Shard
 	for _, e := range ents {
@@ -214,9 +214,9 @@ func shardsBetween(all []Shard, since, until time.Time) []Shard {
 func removeShard(s Shard) error {
 	trash := filepath.Join(filepath.Dir(s.Path), trashPrefix+s.Name())
 	if err := os.Rename(s.Path, trash); err != nil {
-		return err
+		return pathError(err)
 	}
-	return os.RemoveAll(trash)
+	return pathError(os.RemoveAll(trash))
 }
 
 // removeTrash finishes removals a crash interrupted.

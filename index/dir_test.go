@@ -1,10 +1,12 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,19 +102,29 @@ func TestDamagedShard(t *testing.T) {
 	tests := []struct {
 		name   string
 		damage func(t *testing.T, shard string)
+		why    string // the reason the message gives
 	}{
 		{"meta garbage", func(t *testing.T, shard string) {
 			write(t, filepath.Join(shard, "index_meta.json"), "{not json")
-		}},
+		}, "index_meta.json is damaged"},
+		{"meta empty", func(t *testing.T, shard string) {
+			write(t, filepath.Join(shard, "index_meta.json"), "")
+		}, "index_meta.json is damaged"},
 		{"meta missing", func(t *testing.T, shard string) {
 			os.Remove(filepath.Join(shard, "index_meta.json"))
-		}},
+		}, "index_meta.json is missing"},
 		{"bolt garbage", func(t *testing.T, shard string) {
 			write(t, filepath.Join(shard, "store", "root.bolt"), strings.Repeat("\xde\xad\xbe\xef", 4096))
-		}},
+		}, "store/root.bolt is not a valid database"},
 		{"bolt truncated", func(t *testing.T, shard string) {
 			os.Truncate(filepath.Join(shard, "store", "root.bolt"), 100)
-		}},
+		}, "store/root.bolt is not a valid database"},
+		{"bolt empty", func(t *testing.T, shard string) {
+			os.Truncate(filepath.Join(shard, "store", "root.bolt"), 0)
+		}, "store/root.bolt is empty"},
+		{"bolt missing", func(t *testing.T, shard string) {
+			os.Remove(filepath.Join(shard, "store", "root.bolt"))
+		}, "store/root.bolt is missing"},
 		{"segments garbage", func(t *testing.T, shard string) {
 			zaps, _ := filepath.Glob(filepath.Join(shard, "store", "*.zap"))
 			if len(zaps) == 0 {
@@ -122,23 +134,23 @@ func TestDamagedShard(t *testing.T) {
 				st, _ := os.Stat(z)
 				write(t, z, strings.Repeat("\x07", int(st.Size())))
 			}
-		}},
+		}, "a segment file is missing or damaged"},
 		{"segments truncated", func(t *testing.T, shard string) {
 			zaps, _ := filepath.Glob(filepath.Join(shard, "store", "*.zap"))
 			for _, z := range zaps {
 				os.Truncate(z, 10)
 			}
-		}},
+		}, "a segment file is missing or damaged"},
 		{"segments missing", func(t *testing.T, shard string) {
 			zaps, _ := filepath.Glob(filepath.Join(shard, "store", "*.zap"))
 			for _, z := range zaps {
 				os.Remove(z)
 			}
-		}},
+		}, "a segment file is missing or damaged (bleve: failed to load segment: error opening bolt segment: open store/"},
 		{"store is a file", func(t *testing.T, shard string) {
 			os.RemoveAll(filepath.Join(shard, "store"))
 			write(t, filepath.Join(shard, "store"), "x")
-		}},
+		}, "its store is not a directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,8 +158,10 @@ func TestDamagedShard(t *testing.T) {
 			tt.damage(t, filepath.Join(dir, "events-2026-11-22.bleve"))
 			r := openReader(t, dir)
 			_, err := ids(t, r, Query{}, SearchOptions{})
-			if err == nil || !strings.Contains(err.Error(), "events-2026-11-22.bleve is damaged") {
-				t.Errorf("search over a damaged shard: %v", err)
+			if err == nil || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "shard events-2026-11-22.bleve is damaged: "+tt.why) ||
+				!strings.Contains(err.Error(), "; move it out of "+dir+" to go on without it") ||
+				strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "mapping") {
+				t.Errorf("search over a damaged shard: %v\nwant the reason %q, on one line", err, tt.why)
 			}
 			// The other shards still answer.
 			got, err := ids(t, r, Query{Until: mustTime(t, "2026-11-21T23:59:59.999Z")}, SearchOptions{})
@@ -169,6 +183,40 @@ func TestDamagedShard(t *testing.T) {
 			}
 			w.Close()
 		})
+	}
+}
+
+// TestDamagedShardQuiet: what bleve logs about a damaged shard (scorch
+// writes to the standard logger) never reaches stderr; the error says it.
+// The search runs in a child process (this test binary again) whose
+// stderr is checked.
+func TestDamagedShardQuiet(t *testing.T) {
+	if dir := os.Getenv("SSHWHY_TEST_DAMAGED_DIR"); dir != "" {
+		r, err := OpenReader(dir, ReaderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Search(context.Background(), Query{}, SearchOptions{}, func(*classify.Event) error { return nil })
+		fmt.Println("ERROR:", err)
+		return
+	}
+	dir, _ := writeFixture(t)
+	zaps, _ := filepath.Glob(filepath.Join(dir, "events-2026-11-22.bleve", "store", "*.zap"))
+	for _, z := range zaps {
+		os.Remove(z)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDamagedShardQuiet$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SSHWHY_TEST_DAMAGED_DIR="+dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "ERROR: shard events-2026-11-22.bleve is damaged: a segment file is missing or damaged (bleve: failed to load segment") {
+		t.Errorf("child's answer:\n%s", stdout.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("bleve wrote to stderr:\n%s", stderr.String())
 	}
 }
 
@@ -227,4 +275,41 @@ func TestReadWhileWriting(t *testing.T) {
 	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "events-2026-11-23.bleve is open for writing") {
 		t.Errorf("open shard: %v", err)
 	}
+}
+
+// TestErrorNamesEscaped: file and directory names in errors are escaped
+// for the terminal (a data directory may be named anything).
+func TestErrorNamesEscaped(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "evil\x1b]0;owned\x07")
+	check := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		if strings.ContainsAny(err.Error(), "\x1b\x07") || !strings.Contains(err.Error(), `evil\x1b]0;owned\a`) {
+			t.Errorf("%s: %q", what, err)
+		}
+	}
+	_, err := OpenReader(base, ReaderOptions{})
+	check("missing", err)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(base, "stray"), "x")
+	_, err = OpenReader(base, ReaderOptions{})
+	check("foreign", err)
+	os.Remove(filepath.Join(base, "stray"))
+	if _, err := Write(base, fixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(filepath.Join(base, "events-2026-11-22.bleve", "store", "root.bolt"), 0)
+	r := openReader(t, base)
+	_, err = ids(t, r, Query{}, SearchOptions{})
+	check("damaged", err)
+	// An error of the file system names the path: under a file, no
+	// directory can be made.
+	file := base + "-file"
+	write(t, file, "x")
+	_, err = OpenWriter(filepath.Join(file, "data"), WriterOptions{})
+	check("mkdir", err)
 }

@@ -23,10 +23,28 @@
 // classify's JSON in a stored, unindexed field. There is no _all field.
 // Times and numbers are fixed-width keywords rather than bleve
 // datetime/numeric fields, which cost 16 terms per value (timekey.go);
-// query-string ranges on them are rewritten to match (rewrite.go).
+// ranges in a query text on them are translated to match (compile.go).
 // Documents are built directly (Batch.IndexAdvanced) rather than through
 // bleve's reflection-based mapping; the mapping saved in each shard
 // describes the same fields so query analysis matches.
+//
+// # Queries
+//
+// A Query (query.go) means the same to every store that implements
+// Searcher. Its text is read by ParseText (text.go) into Clauses, which
+// compile.go translates into bleve queries, combined by boolQuery
+// (boolean.go): bleve's own BooleanQuery drops a clause that matches
+// nothing in a shard, which widened "+A +B" to "B". TestSearchEqualsFilter
+// checks the whole translation against a brute-force filter.
+//
+// # Errors and logging
+//
+// A shard that cannot be read gives one error matching ErrDamaged that
+// says what is wrong and what to do (damage.go). bleve's scorch writes
+// some complaints to the standard library's default logger; package index
+// captures that logger's output at init, when it still goes to stderr,
+// and quotes the lines in those errors (blevelog.go). File names in
+// errors are escaped for the terminal.
 //
 // # Concurrency
 //

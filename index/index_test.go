@@ -150,6 +150,36 @@ func TestSearch(t *testing.T) {
 		{"hour keyword", Query{Text: "hour:2026-11-22T12"}, "d"},
 		{"auth method", Query{Text: "auth_method:password"}, "a"},
 		{"wildcard", Query{Text: "user:ali*"}, "c"},
+		{"quoted keyword", Query{Text: `user:"root"`}, "a"},
+		{"quoted cause", Query{Text: `cause:"probe"`}, "b"},
+		{"quoted host", Query{Text: `host:"web1"`}, "bdf"},
+		{"quoted number", Query{Text: `auth_failures:"3"`}, "a"},
+		{"quoted hostile user", Query{Text: "user:\"\x1b[31mevil\x07 from 6.6.6.6\""}, "e"},
+		{"ipv6 src_ip unquoted", Query{Text: "src_ip:2001:db8::5"}, "c"},
+		{"ipv6 src_ip quoted", Query{Text: `src_ip:"2001:db8::5"`}, "c"},
+		{"ipv6 src_ip other spelling", Query{Text: "src_ip:2001:DB8:0::5"}, "c"},
+		{"ipv4 src_ip mapped spelling", Query{Text: "src_ip:::ffff:203.0.113.7"}, "a"},
+		{"ipv6 cidr unquoted", Query{Text: "ip:2001:db8::/32"}, "ce"},
+		{"ipv6 prefix excludes ipv4", Query{Text: "ip:::/0"}, "ce"},
+		{"mapped prefix is ipv4", Query{Text: "ip:::ffff:203.0.113.0/120"}, "ab"},
+		{"end unquoted", Query{Text: "end:>=2026-11-23T00:00:00Z"}, "ef"},
+		{"end is a date", Query{Text: "end:2026-11-22"}, "cd"},
+		{"end after a date", Query{Text: "end:>2026-11-22"}, "ef"},
+		{"end before a date", Query{Text: "end:<2026-11-22"}, "ab"},
+		{"end until a date", Query{Text: "end:<=2026-11-22"}, "abcd"},
+		{"end at an instant", Query{Text: `end:"2026-11-23T08:15:30.5Z"`}, "e"},
+		{"hour range", Query{Text: `hour:>="2026-11-22T12"`}, "def"},
+		{"hour exclusive", Query{Text: "hour:<2026-11-22T00"}, "ab"},
+		{"hour wildcard", Query{Text: "hour:2026-11-23T*"}, "ef"},
+		{"without a user", Query{Text: "-user:*"}, "bd"},
+		{"regexp on keyword is whole value", Query{Text: "user:/ro/"}, ""},
+		{"regexp on keyword", Query{Text: "user:/ro.*/"}, "a"},
+		{"fuzzy keyword", Query{Text: "user:alica~1"}, "c"},
+		{"fuzzy word", Query{Text: "negotiat~1"}, "d"},
+		{"escaped wildcard is literal", Query{Text: `user:ali\*`}, ""},
+		{"several words in one value are a phrase", Query{Text: `lines:closed\ by`}, "ab"},
+		{"words must not", Query{Text: "-preauth"}, "cef"},
+		{"alternatives and exclusion", Query{Text: "user:alice user:bob -host:web1"}, "c"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,14 +263,14 @@ func TestSearchErrors(t *testing.T) {
 		{"cidr", Query{IPs: []string{"10.0.0.0/33"}}, SearchOptions{}, `"10.0.0.0/33" is neither`},
 		{"phase", Query{Phases: []string{"during"}}, SearchOptions{}, `unknown phase "during"`},
 		{"reversed range", Query{Since: ts("2026-11-23T00:00:00Z"), Until: ts("2026-11-22T00:00:00Z")}, SearchOptions{}, "ends"},
-		{"syntax", Query{Text: "user:"}, SearchOptions{}, `query "user:": syntax error`},
+		{"syntax", Query{Text: "user:"}, SearchOptions{}, `"user:": user: needs a value`},
 		{"quote", Query{Text: `"Connection closed`}, SearchOptions{}, `unterminated quote`},
-		{"date", Query{Text: `end:>"yesterday"`}, SearchOptions{}, `invalid time`},
+		{"date", Query{Text: `end:>"yesterday"`}, SearchOptions{}, `end takes an RFC 3339 time (2026-11-23T10:00:00Z) or a UTC date (2026-11-23), not "yesterday"`},
 		{"number field", Query{Text: "pid:abc"}, SearchOptions{}, `pid takes a number, not "abc"`},
-		{"time field", Query{Text: "end:2026"}, SearchOptions{}, "end is a time"},
-		{"time field number", Query{Text: "end:>5"}, SearchOptions{}, "end is a time"},
-		{"date on keyword", Query{Text: `user:>"2026-11-23T00:00:00Z"`}, SearchOptions{}, "user is not a time field"},
-		{"ip in text", Query{Text: `ip:"nope"`}, SearchOptions{}, `ip takes an address or CIDR prefix, not "nope"`},
+		{"time field", Query{Text: "end:2026"}, SearchOptions{}, `end takes an RFC 3339 time (2026-11-23T10:00:00Z) or a UTC date (2026-11-23), not "2026"`},
+		{"time field number", Query{Text: "end:>5"}, SearchOptions{}, `not "5"`},
+		{"date on keyword", Query{Text: `user:>"2026-11-23T00:00:00Z"`}, SearchOptions{}, "ranges compare numbers, times and hours; user is a name"},
+		{"ip in text", Query{Text: `ip:"nope"`}, SearchOptions{}, `"ip:\"nope\"": ip takes an address or a CIDR prefix: "nope" is neither an IP address nor a CIDR prefix`},
 		{"sort", Query{}, SearchOptions{Sort: "lines"}, `cannot sort by "lines"`},
 	}
 	for _, tt := range tests {
@@ -853,5 +883,52 @@ func TestRetainWhatWasWritten(t *testing.T) {
 	}
 	if st := w.Stats(); st.Compacted != 2 {
 		t.Errorf("stats %+v, want the 2 remaining shards compacted", st)
+	}
+}
+
+// TestEmptyClauses: a clause that matches nothing in a shard (a range
+// beyond every value, a word no event has), of every field type, leaves
+// a conjunction empty, an alternative absent and an exclusion void; it
+// is never dropped so that the rest of the query widens (bleve's
+// BooleanQuery did that with a clause whose searcher matched nothing).
+func TestEmptyClauses(t *testing.T) {
+	dir, _ := writeFixture(t)
+	r := openReader(t, dir)
+	empty := []string{
+		"src_port:>70000", "pid:>999999", "duration_s:>100000", "auth_failures:>100", "duration_s:<0",
+		`start:>"2030-01-01T00:00:00Z"`, `end:>"2030-01-01T00:00:00Z"`, `end:<"2000-01-01T00:00:00Z"`,
+		`hour:>"2030-01-01T00"`, "user:nobody", "zzzz", `"no such phrase"`, "user:zz*", "detail:/zz.*/",
+	}
+	shapes := []struct {
+		text string // X is the empty clause
+		q    Query
+		want string
+	}{
+		{text: "X -cause:probe", want: ""},
+		{text: "X", want: ""},
+		{text: "+X +host:web1", want: ""},
+		{text: "+host:web1 +X", want: ""},
+		{text: "+host:web1 -X", want: "bdf"},
+		{text: "-X", want: "abcdef"},
+		{text: "X host:web1", want: "bdf"},
+		{text: "+X +host:web1", q: Query{Since: mustTime(t, "2026-11-20T00:00:00Z"), Until: mustTime(t, "2026-11-24T00:00:00Z")}, want: ""},
+		{text: "X -cause:probe", q: Query{Since: mustTime(t, "2026-11-22T06:00:00Z")}, want: ""},
+		{text: "-X", q: Query{Until: mustTime(t, "2026-11-22T00:00:00Z")}, want: "abc"},
+		{text: "X", q: Query{Causes: []cause.Cause{cause.AuthFailure}}, want: ""},
+		{text: "-X", q: Query{Hosts: []string{"web1"}}, want: "bdf"},
+	}
+	for _, x := range empty {
+		for _, s := range shapes {
+			q := s.q
+			q.Text = strings.ReplaceAll(s.text, "X", x)
+			got, err := ids(t, r, q, SearchOptions{Sort: FieldEnd})
+			if err != nil {
+				t.Errorf("%s: %v", describe(q), err)
+				continue
+			}
+			if g := strings.Join(got, ""); g != s.want {
+				t.Errorf("%s: got %q, want %q", describe(q), g, s.want)
+			}
+		}
 	}
 }

@@ -23,7 +23,7 @@ func lockDir(dir string, timeout time.Duration) (*dirLock, error) {
 	path := filepath.Join(dir, lockName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
-		return nil, err
+		return nil, pathError(err)
 	}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -33,12 +33,12 @@ func lockDir(dir string, timeout time.Duration) (*dirLock, error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, fmt.Errorf("lock %s: %w", quote(path), err)
 		}
 		if time.Now().After(deadline) {
 			holder := lockHolder(dir)
 			f.Close()
-			return nil, fmt.Errorf("%w: %s is being written by another sshwhy process%s (waited %v); only one writer at a time", ErrInUse, dir, holder, timeout)
+			return nil, fmt.Errorf("%w: %s is being written by another sshwhy process%s (waited %v); only one writer at a time", ErrInUse, quote(dir), holder, timeout)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}

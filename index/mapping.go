@@ -24,8 +24,9 @@ import (
 const (
 	FieldCause      = "cause"         // keyword
 	FieldUser       = "user"          // keyword
-	FieldSrcIP      = "src_ip"        // keyword, as logged
+	FieldSrcIP      = "src_ip"        // keyword, as the event has it (older events: IPv4-mapped as logged)
 	FieldIP         = "ip"            // IP: the address for CIDR ranges (IPv4 as ::ffff:a.b.c.d)
+	FieldRemote     = "remote"        // keyword: a remote that is not an address (host name, UNKNOWN)
 	FieldHost       = "host"          // keyword
 	FieldProgram    = "program"       // keyword
 	FieldPhase      = "phase"         // keyword
@@ -84,7 +85,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		FieldCause: keyword(true), FieldUser: keyword(true), FieldSrcIP: keyword(true),
 		FieldHost: keyword(true), FieldHour: keyword(true), FieldEnd: keyword(true),
 		FieldDuration: keyword(true), FieldFailures: keyword(true),
-		FieldProgram: keyword(false), FieldPhase: keyword(false), FieldConfidence: keyword(false),
+		FieldProgram: keyword(false), FieldPhase: keyword(false), FieldConfidence: keyword(false), FieldRemote: keyword(false),
 		FieldRule: keyword(false), FieldSource: keyword(false), FieldAuthMethod: keyword(false),
 		fieldMinute: keyword(false), FieldStart: keyword(false),
 		FieldSrcPort: keyword(false), FieldPID: keyword(false),
@@ -173,6 +174,7 @@ func (b *docBuilder) document(e *classify.Event) (*document.Document, error) {
 	keyword(FieldCause, string(e.Cause), optIndexDV)
 	keyword(FieldUser, e.User, optIndexDV)
 	keyword(FieldSrcIP, e.SrcIP, optIndexDV)
+	keyword(FieldRemote, e.Remote, optIndex)
 	keyword(FieldHost, e.Host, optIndexDV)
 	keyword(FieldProgram, e.Program, optIndex)
 	keyword(FieldPhase, string(e.Phase), optIndex)

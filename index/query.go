@@ -3,7 +3,7 @@ package index
 import (
 	"errors"
 	"fmt"
-	"net"
+
 	"strings"
 	"time"
 
@@ -16,23 +16,36 @@ import (
 // ErrBadQuery is wrapped by every error about a malformed Query.
 var ErrBadQuery = errors.New("bad query")
 
-// Query selects events. Empty fields select everything; values within one
-// field are alternatives (OR), fields combine with AND.
+// Query selects events. It is a plain value that every store reading
+// sshwhy's events (this index, and the others behind Searcher) translates
+// with the same meaning:
+//
+//   - Fields combine with AND; the values within one field are
+//     alternatives (OR). An empty field selects everything.
+//   - Since, Until: the event ended (an event without an end: started) at
+//     or after Since and at or before Until, to the nanosecond; a zero bound
+//     is open.
+//   - Causes, Users, Hosts, Phases: the field equals one of the values
+//     exactly (case-sensitive).
+//   - IPs: the source address is one of the addresses or lies in one of
+//     the CIDR prefixes. An IPv4-mapped address (::ffff:a.b.c.d) is the
+//     IPv4 address, in the query and in the events; an IPv6 prefix never
+//     matches an IPv4 address.
+//   - Text: clauses in bleve's query-string syntax, as ParseText reads
+//     them (its documentation is the reference), ANDed with the fields.
+//     E.g. `"Too many authentication" user:root -cause:probe duration_s:>60`.
 type Query struct {
-	Since, Until time.Time     // event end in [Since, Until]; zero is open
-	Causes       []cause.Cause // exact
-	IPs          []string      // addresses or CIDR prefixes, IPv4 or IPv6
-	Users        []string      // exact, case-sensitive
-	Hosts        []string      // exact
-	Phases       []string      // "preauth", "postauth"
-	// Text is a query in bleve's query-string syntax
-	// (https://blevesearch.com/docs/Query-String-Query/); bare words search
-	// the evidence lines, fields are named as in the Field constants, e.g.
-	// `"Too many authentication" user:root -cause:probe duration_s:>60`.
-	Text string
+	Since, Until time.Time
+	Causes       []cause.Cause
+	IPs          []string
+	Users        []string
+	Hosts        []string
+	Phases       []string
+	Text         string
 }
 
-// Validate reports the first malformed part of q, wrapping ErrBadQuery.
+// Validate reports the first malformed or meaningless part of q, wrapping
+// ErrBadQuery.
 func (q *Query) Validate() error {
 	_, err := q.bleveQuery()
 	return err
@@ -59,7 +72,7 @@ func (q *Query) bleveQuery() (query.Query, error) {
 		var vals []string
 		for _, c := range q.Causes {
 			if !c.Valid() {
-				return nil, badQuery("unknown cause %q (causes: %s)", string(c), causeList())
+				return nil, badQuery("unknown cause %q (causes: %s)", string(c), cause.List())
 			}
 			vals = append(vals, string(c))
 		}
@@ -68,12 +81,10 @@ func (q *Query) bleveQuery() (query.Query, error) {
 	if len(q.IPs) > 0 {
 		var any []query.Query
 		for _, s := range q.IPs {
-			s = strings.TrimSpace(s)
-			if _, _, err := net.ParseCIDR(s); err != nil && net.ParseIP(s) == nil {
-				return nil, badQuery("%q is neither an IP address nor a CIDR prefix", s)
+			r, err := ipQuery(s)
+			if err != nil {
+				return nil, badQuery("%v", err)
 			}
-			r := bleve.NewIPRangeQuery(s)
-			r.SetField(FieldIP)
 			any = append(any, r)
 		}
 		must = append(must, or(any))
@@ -92,21 +103,16 @@ func (q *Query) bleveQuery() (query.Query, error) {
 		}
 		must = append(must, anyTerm(FieldPhase, q.Phases))
 	}
-	if t := strings.TrimSpace(q.Text); t != "" {
-		qs := bleve.NewQueryStringQuery(t)
-		parsed, err := qs.Parse()
+	if strings.TrimSpace(q.Text) != "" {
+		cs, err := ParseText(q.Text)
 		if err != nil {
-			return nil, badQuery("query %q: %v", t, err)
-		}
-		if parsed, err = rewrite(parsed); err != nil {
 			return nil, err
 		}
-		if v, ok := parsed.(query.ValidatableQuery); ok {
-			if err := v.Validate(); err != nil {
-				return nil, badQuery("query %q: %v", t, err)
-			}
+		tq, err := textQuery(cs)
+		if err != nil {
+			return nil, err
 		}
-		must = append(must, parsed)
+		must = append(must, tq)
 	}
 	if !q.Since.IsZero() || !q.Until.IsZero() {
 		return &endRange{since: q.Since, until: q.Until, and: must}, nil
@@ -117,30 +123,5 @@ func (q *Query) bleveQuery() (query.Query, error) {
 	case 1:
 		return must[0], nil
 	}
-	return bleve.NewConjunctionQuery(must...), nil
-}
-
-func anyTerm(field string, vals []string) query.Query {
-	var any []query.Query
-	for _, v := range vals {
-		t := bleve.NewTermQuery(v)
-		t.SetField(field)
-		any = append(any, t)
-	}
-	return or(any)
-}
-
-func or(qs []query.Query) query.Query {
-	if len(qs) == 1 {
-		return qs[0]
-	}
-	return bleve.NewDisjunctionQuery(qs...)
-}
-
-func causeList() string {
-	s := make([]string, len(cause.All()))
-	for i, c := range cause.All() {
-		s[i] = string(c)
-	}
-	return strings.Join(s, ", ")
+	return &boolQuery{must: must}, nil
 }

@@ -139,6 +139,9 @@ func (r *Reader) shards(since, until time.Time) ([]bleve.Index, error) {
 }
 
 func (r *Reader) openShard(s Shard) (bleve.Index, error) {
+	if err := checkFiles(s.Path); err != nil {
+		return nil, shardOpenError(s.Path, err)
+	}
 	idx, err := safeOpen(s.Path, map[string]interface{}{
 		"read_only":    true,
 		"bolt_timeout": r.opt.OpenTimeout.String(),
@@ -173,11 +176,12 @@ type SearchOptions struct {
 // Result is the outcome of Search.
 type Result struct {
 	Total  uint64 // events matching, whatever the limit
-	Shards int    // day shards searched
+	Shards int    // day shards searched (0 for a store without them)
 }
 
 // Search finds the events matching q and calls fn for each, in the order
-// opt asks for. fn's error stops the search and is returned.
+// opt asks for. fn's error stops the search and is returned. It
+// implements Searcher.
 func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func(*classify.Event) error) (Result, error) {
 	bq, err := q.bleveQuery()
 	if err != nil {
@@ -311,11 +315,12 @@ type Counts struct {
 	Missing int      // matching events without the field (e.g. no user)
 	Buckets []Bucket // by count, largest first; for "hour", by hour
 	Other   int      // events in buckets beyond the limit
-	Shards  int      // day shards searched
+	Shards  int      // day shards searched (0 for a store without them)
 }
 
 // Count counts the events matching q by the values of the field by, one of
 // CountKeys. limit caps the buckets returned (0: all); counts are exact.
+// It implements Searcher.
 func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Counts, error) {
 	ok := false
 	for _, k := range CountKeys {
@@ -371,7 +376,11 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 			}
 		}
 	}
-	c.Buckets = mergeBuckets(parts, bucketOrder(by))
+	merge := len(parts) > 1
+	if by == FieldSrcIP {
+		merge = unmapBuckets(parts) || merge
+	}
+	c.Buckets = mergeBuckets(parts, merge, bucketOrder(by))
 	if limit > 0 && len(c.Buckets) > limit {
 		for _, b := range c.Buckets[limit:] {
 			c.Other += b.Count
@@ -395,14 +404,34 @@ func bucketOrder(by string) func(a, b Bucket) int {
 	}
 }
 
-// mergeBuckets adds up the counts of parts and sorts them by order. One
-// part is used as it is (stored counts are kept in count order).
-func mergeBuckets(parts [][]Bucket, order func(a, b Bucket) int) []Bucket {
+// unmapBuckets rewrites IPv4-mapped addresses (::ffff:a.b.c.d, which
+// older sshwhy stored as logged) in the src_ip buckets of parts as IPv4,
+// so that a count agrees with --ip and the ips format; it reports whether
+// it changed any (then a part may hold a value twice).
+func unmapBuckets(parts [][]Bucket) bool {
+	changed := false
+	for _, p := range parts {
+		for i := range p {
+			if v := p[i].Value; len(v) > 7 && strings.EqualFold(v[:7], "::ffff:") {
+				if n := NormalizeIP(v); n != v {
+					p[i].Value = n
+					changed = true
+				}
+			}
+		}
+	}
+	return changed
+}
+
+// mergeBuckets adds up the counts of parts and sorts them by order.
+// Without merge, there is one part with unique values and it is used as it
+// is (stored counts are kept in count order).
+func mergeBuckets(parts [][]Bucket, merge bool, order func(a, b Bucket) int) []Bucket {
 	var out []Bucket
-	switch len(parts) {
-	case 0:
+	switch {
+	case len(parts) == 0:
 		return nil
-	case 1:
+	case !merge:
 		out = parts[0]
 	default:
 		n := 0

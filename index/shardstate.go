@@ -48,14 +48,14 @@ func checkShard(path string, idx bleve.Index) error {
 	}
 	var st shardState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("%s: %v", shardStateName, err)
+		return reason(fmt.Sprintf("%s is damaged: %v", shardStateName, err))
 	}
 	n, err := idx.DocCount()
 	if err != nil {
 		return err
 	}
 	if n < st.Events {
-		return fmt.Errorf("it holds %d events but %d were written (a segment file is missing or unreadable)", n, st.Events)
+		return reason(fmt.Sprintf("it holds %d events but %d were written (a segment file is missing or unreadable)", n, st.Events))
 	}
 	return nil
 }

@@ -27,8 +27,8 @@ import (
 //	minute  2026-11-23T14:05
 //	hour    2026-11-23T14                     (also the counts per hour)
 //
-// Query.Since/Until and query-string ranges on these fields are rewritten
-// into term ranges over the levels (timeRange, rewrite).
+// Query.Since/Until and ranges in the query text on these fields become
+// term ranges over the levels (timeRange, Clause.query).
 const (
 	fieldMinute = "minute"
 	timeLayout  = "2006-01-02T15:04:05.000000000Z"
@@ -177,7 +177,7 @@ func (q *endRange) Searcher(ctx context.Context, i bindex.IndexReader, m mapping
 	case 1:
 		return parts[0].Searcher(ctx, i, m, opt)
 	}
-	return bleve.NewConjunctionQuery(parts...).Searcher(ctx, i, m, opt)
+	return (&boolQuery{must: parts}).Searcher(ctx, i, m, opt)
 }
 
 // hourSpan is [start of the first hour, end of the last hour) of the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -21,10 +20,21 @@ import (
 	"github.com/sshwhy/sshwhy/classify"
 )
 
+// The defaults of WriterOptions' BatchSize and Workers. A Writer's memory
+// grows with the events in flight, BatchSize × Workers: bleve holds each
+// batch's analysed documents (about 100 KB an event) until it has built
+// the batch's segment. With these defaults a backfill peaks near 200 MB
+// (docs/benchmarks-index.md); 4000 × GOMAXPROCS peaked near 1 GB on 2
+// cores, with only a few percent more throughput.
+const (
+	DefaultBatchSize = 1000
+	DefaultWorkers   = 2
+)
+
 // WriterOptions tune a Writer; zero values take the defaults.
 type WriterOptions struct {
-	BatchSize     int           // events per bleve batch; default 4000
-	Workers       int           // batches built and applied concurrently; default GOMAXPROCS
+	BatchSize     int           // events per bleve batch; default DefaultBatchSize
+	Workers       int           // batches built and applied concurrently; default DefaultWorkers
 	MaxOpenShards int           // day shards kept open; the least recently used are closed; default 3
 	LockTimeout   time.Duration // wait for the directory's writer lock; default 1s
 	ShardTimeout  time.Duration // wait for a shard a reader holds open; default 10s
@@ -40,10 +50,10 @@ type WriterOptions struct {
 
 func (o *WriterOptions) defaults() {
 	if o.BatchSize <= 0 {
-		o.BatchSize = 4000
+		o.BatchSize = DefaultBatchSize
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
+		o.Workers = DefaultWorkers
 	}
 	if o.MaxOpenShards <= 0 {
 		o.MaxOpenShards = 3
@@ -472,6 +482,9 @@ func (w *Writer) compact(names []string) error {
 // the counts of its values that a search would take long to make (see
 // counts.go); skipped reports that a reader held it open.
 func compactShard(path string) (skipped bool, err error) {
+	if err := checkFiles(path); err != nil {
+		return false, shardOpenError(path, err)
+	}
 	idx, err := safeOpen(path, map[string]interface{}{"bolt_timeout": "100ms", "unsafe_batch": true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return true, nil
@@ -512,7 +525,7 @@ func compactShard(path string) (skipped bool, err error) {
 		err = removeDeadSegments(path)
 	}
 	if err != nil {
-		return false, fmt.Errorf("compact shard %s: %w", filepath.Base(path), err)
+		return false, fmt.Errorf("compact shard %s: %w", quote(filepath.Base(path)), err)
 	}
 	return false, nil
 }
@@ -604,6 +617,9 @@ func openShardWrite(path string, m mapping.IndexMapping, timeout time.Duration) 
 		}
 		return c
 	}
+	if err := checkFiles(path); err != nil {
+		return nil, shardOpenError(path, err)
+	}
 	idx, err := safeOpen(path, cfg())
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 		idx, err = bleve.NewUsing(path, m, scorch.Name, bleve.Config.DefaultKVStore, cfg())
@@ -630,17 +646,6 @@ func safeOpen(path string, cfg map[string]interface{}) (idx bleve.Index, err err
 		}
 	}()
 	return bleve.OpenUsing(path, cfg)
-}
-
-// shardOpenError explains why a shard did not open.
-func shardOpenError(path string, err error) error {
-	name := filepath.Base(path)
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return fmt.Errorf("%w: shard %s is open for writing by another process%s; try again when it is done",
-			ErrInUse, name, lockHolder(filepath.Dir(path)))
-	}
-	return fmt.Errorf("shard %s is damaged or unreadable: %v (move it out of %s to go on without it)",
-		name, err, filepath.Dir(path))
 }
 
 // Write indexes events into the data directory dir with default options:

@@ -12,6 +12,9 @@ import zapx "github.com/blevesearch/zapx/v17"
 // every process that reads or writes sshwhy shards must use the same
 // value: it is set here, in the only package that opens them, and
 // recorded in the data directory's manifest, which is checked on open.
+// It is the one process-wide setting of this package: assigned once, at
+// init, before anything can open a shard, with the same constant for
+// every command (index, search, a daemon doing both), and never changed.
 const dvChunk = 64
 
 func init() {

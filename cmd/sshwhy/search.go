@@ -46,14 +46,39 @@ func newSearchCmd() *cobra.Command {
 		Use:   "search [flags] [QUERY]",
 		Short: "Search the indexed events",
 		Long: `Search finds events stored by "sshwhy index". The flags build exact
-queries; QUERY adds anything else in bleve's query-string syntax
-(https://blevesearch.com/docs/Query-String-Query/): bare words and "quoted
-phrases" search the evidence lines, field:value matches a field exactly
-(cause, user, src_ip, host, program, phase, confidence, rule, source,
-auth_method, pid, src_port, hour, detail, lines), numbers compare
-(duration_s:>3600, auth_failures:>=5), ip:"CIDR" matches a network, times
-compare as quoted RFC 3339 (end:>="2026-11-23T10:00:00Z"); +term must
-match, -term must not, and terms without a sign are alternatives.
+queries; QUERY adds anything else, in bleve's query-string syntax
+(https://blevesearch.com/docs/Query-String-Query/), read exactly:
+
+  word  "a phrase"        the evidence lines contain the word, or the words
+                          in this order on one line (case-insensitive)
+  field:value             the field equals the value; quoting changes nothing:
+                          user:root  user:"john smith"  src_ip:2001:db8::1
+  field:ro*  field:/re/   a wildcard (* ?) or a regexp over the whole value
+  field:alice~1           within 1 (or ~2: 2) edits of the value
+  field:>N >=N <N <=N     numbers, times and hours compare: duration_s:>3600
+                          end:>=2026-11-23T10:00:00Z  start:<2026-11-23
+  ip:CIDR                 the source address is in the network (IPv4 or IPv6)
+  +term  -term            must match, must not match; terms without a sign
+                          are alternatives (at least one must match)
+
+Fields: cause, user, src_ip, remote (a source that is not an address),
+host, program, phase, confidence, rule, source, auth_method are exact and
+case-sensitive; src_port, pid, duration_s (whole seconds, rounded) and
+auth_failures are numbers; start and end take RFC 3339 or a UTC date (the
+whole day: end:2026-11-23); hour is the UTC hour of the end (2026-11-23T10);
+lines (the default) and detail are words; ip takes an address or a CIDR
+prefix. An event without a field does not match it: -user:* finds events
+without a user. An IPv4 address logged IPv4-mapped (::ffff:a.b.c.d) is the
+IPv4 address for --ip, src_ip:, ip:, --count-by src_ip and --format ips.
+
+AND, OR and NOT are not operators in this syntax (bleve would search them
+as words) and parentheses do not group, so sshwhy refuses them: write
++term and -term, or use the flags (--cause a,b means a or b). Unknown
+fields, unknown causes, phases or confidences, bad regexps, boosts (^N)
+and unsigned terms beside +terms (results are not ranked, so those would
+change nothing) are refused too. A malformed or meaningless query exits
+with status 2 and names the problem. A QUERY that starts with - needs --
+before it: sshwhy search -- '-cause:probe'.
 
 By default the newest --limit events are printed oldest first; --sort
 orders by end, duration_s, auth_failures, cause, user, src_ip or host
@@ -63,7 +88,9 @@ orders by end, duration_s, auth_failures, cause, user, src_ip or host
   sshwhy search --since 24h --cause auth_failure --format ips > /etc/nftables/ssh-block.txt
   sshwhy search --since 2026-11-01 --until 2026-11-30 --count-by cause
   sshwhy search --user root '"Too many authentication failures"'
-  sshwhy search --since 1d 'duration_s:>3600 -cause:user_logout' --sort -duration_s`,
+  sshwhy search --since 1d 'duration_s:>3600 -cause:user_logout' --sort -duration_s
+  sshwhy search '+user:"john smith" +src_ip:2001:db8::1'
+  sshwhy search -- '-cause:probe -cause:auth_failure'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl.limitSet = cmd.Flags().Changed("limit")
 			return runSearch(cmd, args, &fl)
@@ -235,7 +262,7 @@ func noEvents(out, stderr io.Writer, format string) error {
 
 // writeIPs prints the unique source addresses of the matching events, one
 // per line, IPv4-mapped addresses unmapped, in address order.
-func writeIPs(ctx context.Context, r *index.Reader, q index.Query, fl *searchFlags, out io.Writer, stderr io.Writer) error {
+func writeIPs(ctx context.Context, r index.Searcher, q index.Query, fl *searchFlags, out io.Writer, stderr io.Writer) error {
 	c, err := r.Count(ctx, q, index.FieldSrcIP, 0)
 	if err != nil {
 		return searchErr(err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"testing"
@@ -153,8 +154,16 @@ func TestSearchErrorsAndEmpty(t *testing.T) {
 		{[]string{"--cause", "timeout"}, 2, `--cause: bad query: unknown cause "timeout"`},
 		{[]string{"--phase", "during"}, 2, "--phase"},
 		{[]string{"--since", "1h", "--until", "2h"}, 2, "ends"},
-		{[]string{"user:"}, 2, `QUERY: bad query: query "user:": syntax error`},
-		{[]string{"duration_s:>abc"}, 2, "syntax error"},
+		{[]string{"user:"}, 2, `QUERY: bad query: "user:": user: needs a value`},
+		{[]string{"duration_s:>abc"}, 2, `duration_s takes a number, not "abc"`},
+		{[]string{"("}, 2, "parentheses do not group terms"},
+		{[]string{"/[a-z/"}, 2, "bad regexp"},
+		{[]string{"caus:client_timeout"}, 2, `unknown field "caus" (fields: cause, user,`},
+		{[]string{"cause:client_timout"}, 2, `unknown cause "client_timout" (causes: user_logout,`},
+		{[]string{"phase:pre"}, 2, `unknown phase "pre"`},
+		{[]string{"confidence:sure"}, 2, `unknown confidence "sure"`},
+		{[]string{"probe AND vm"}, 2, "AND is not an operator"},
+		{[]string{"+host:vm user:root"}, 2, "has no sign"},
 		{[]string{"--sort", "lines"}, 2, `cannot sort by "lines"`},
 		{[]string{"--count-by", "detail"}, 2, `cannot count by "detail"`},
 		{[]string{"--format", "xml"}, 2, "--format must be"},
@@ -236,5 +245,77 @@ func TestIndexEventsWithoutTime(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "indexed 0 events") || !strings.Contains(errOut, "1 events without a usable time were not indexed") {
 		t.Errorf("summary: %s", errOut)
+	}
+}
+
+// TestSearchQueryValues: exact fields take quoted and unquoted values
+// alike (a user name with a space, IPv6 without backslashes), and an
+// address logged IPv4-mapped is one address for --ip, src_ip:,
+// --count-by src_ip and -o ips.
+func TestSearchQueryValues(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	log := "Nov 23 10:00:00 srv sshd[700]: Invalid user john smith from 203.0.113.9 port 4000\n" +
+		"Nov 23 10:00:01 srv sshd[700]: Connection closed by invalid user john smith 203.0.113.9 port 4000 [preauth]\n" +
+		"Nov 23 10:01:00 srv sshd[701]: Connection closed by ::ffff:198.51.100.4 port 4001 [preauth]\n" +
+		"Nov 23 10:02:00 srv sshd[702]: Connection closed by 198.51.100.4 port 4002 [preauth]\n" +
+		"Nov 23 10:03:00 srv sshd[703]: Connection closed by 2001:db8::7 port 4003 [preauth]\n"
+	if _, _, err := runCmd(t, "", "index", "--data", data, writeTemp(t, "auth.log", log)); err != nil {
+		t.Fatal(err)
+	}
+	count := func(args ...string) int {
+		t.Helper()
+		out, _, err := runCmd(t, "", append([]string{"search", "--data", data, "--format", "json", "--limit", "0"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return strings.Count(out, "\n")
+	}
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{`user:"john smith"`}, 1},
+		{[]string{`user:john\ smith`}, 1},
+		{[]string{"--user", "john smith"}, 1},
+		{[]string{`host:"srv"`}, 4},
+		{[]string{`cause:"probe"`}, 3},
+		{[]string{"src_ip:2001:db8::7"}, 1},
+		{[]string{`src_ip:"2001:db8::7"`}, 1},
+		{[]string{"ip:2001:db8::/32"}, 1},
+		{[]string{"--ip", "198.51.100.4"}, 2},
+		{[]string{"--ip", "::ffff:198.51.100.4"}, 2},
+		{[]string{"src_ip:198.51.100.4"}, 2},
+		{[]string{"src_ip:::ffff:198.51.100.4"}, 2},
+		{[]string{"ip:198.51.100.0/24"}, 2},
+		{[]string{"ip:::/0"}, 1},
+		{[]string{"--", "-src_ip:198.51.100.4"}, 2},
+	} {
+		if got := count(tt.args...); got != tt.want {
+			t.Errorf("%v: %d events, want %d", tt.args, got, tt.want)
+		}
+	}
+	counts, _, err := runCmd(t, "", "search", "--data", data, "--count-by", "src_ip", "--format", "json")
+	if err != nil || !strings.Contains(counts, `{"value":"198.51.100.4","count":2}`) || strings.Contains(counts, "::ffff:") {
+		t.Errorf("count by src_ip (%v):\n%s", err, counts)
+	}
+	ips, _, err := runCmd(t, "", "search", "--data", data, "--format", "ips")
+	if err != nil || ips != "198.51.100.4\n203.0.113.9\n2001:db8::7\n" {
+		t.Errorf("ips (%v):\n%s", err, ips)
+	}
+}
+
+// TestIndexLeavesGCAlone: indexing sets no process-wide GC settings (a
+// daemon indexes and searches in one process); the writer bounds its
+// memory by its batches instead (docs/benchmarks-index.md).
+func TestIndexLeavesGCAlone(t *testing.T) {
+	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(gc)
+	data := filepath.Join(t.TempDir(), "data")
+	if _, _, err := runCmd(t, "", "index", "--data", data, sampleLog); err != nil {
+		t.Fatal(err)
+	}
+	after := debug.SetGCPercent(gc)
+	if after != gc || debug.SetMemoryLimit(-1) != limit {
+		t.Errorf("sshwhy index changed GOGC %d → %d or the memory limit (%d)", gc, after, debug.SetMemoryLimit(-1))
 	}
 }

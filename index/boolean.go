@@ -1,0 +1,132 @@
+package index
+
+import (
+	"context"
+
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	bindex "github.com/blevesearch/bleve_index_api"
+)
+
+// boolQuery matches the documents that match every must query, at least
+// one should query (when there are any) and no mustNot query.
+//
+// It replaces bleve's BooleanQuery, which treats a part whose searcher
+// matches nothing (a MatchNoneSearcher: a term range without terms in the
+// shard, a match on words the analyzer drops) as absent: "+A +B" with no
+// A in a shard became "B", and "A -B" became "everything but B"; in
+// query-string mode its conjunctions and disjunctions skip such parts
+// too. Every query sshwhy builds combines through boolQuery, so a clause
+// that matches nothing makes the conjunction empty, the alternative
+// absent and the exclusion void, as logic says.
+type boolQuery struct {
+	must, should, mustNot []query.Query
+}
+
+// Searcher implements query.Query.
+func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mapping.IndexMapping, opt search.SearcherOptions) (search.Searcher, error) {
+	var opened []search.Searcher
+	closeAll := func() {
+		for _, s := range opened {
+			_ = s.Close()
+		}
+	}
+	// build returns the searcher of sub, or nil when it matches nothing.
+	build := func(sub query.Query) (search.Searcher, error) {
+		s, err := sub.Searcher(ctx, i, m, opt)
+		if err != nil {
+			return nil, err
+		}
+		if _, none := s.(*searcher.MatchNoneSearcher); none {
+			_ = s.Close()
+			return nil, nil
+		}
+		opened = append(opened, s)
+		return s, nil
+	}
+	none := func() (search.Searcher, error) {
+		closeAll()
+		return searcher.NewMatchNoneSearcher(i)
+	}
+	var must, should, not []search.Searcher
+	for _, sub := range q.must {
+		s, err := build(sub)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		if s == nil {
+			return none()
+		}
+		must = append(must, s)
+	}
+	for _, sub := range q.should {
+		s, err := build(sub)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		if s != nil {
+			should = append(should, s)
+		}
+	}
+	if len(q.should) > 0 && len(should) == 0 {
+		return none()
+	}
+	for _, sub := range q.mustNot {
+		s, err := build(sub)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		if s != nil {
+			not = append(not, s)
+		}
+	}
+	result, err := q.combine(ctx, i, opt, must, should, not)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	return result, nil
+}
+
+// combine joins the searchers of the parts (none of them empty).
+func (q *boolQuery) combine(ctx context.Context, i bindex.IndexReader, opt search.SearcherOptions, must, should, not []search.Searcher) (search.Searcher, error) {
+	either := func(ss []search.Searcher) (search.Searcher, error) {
+		if len(ss) == 1 {
+			return ss[0], nil
+		}
+		return searcher.NewDisjunctionSearcher(ctx, i, ss, 1, opt)
+	}
+	if len(should) > 0 {
+		s, err := either(should)
+		if err != nil {
+			return nil, err
+		}
+		must = append(must, s)
+	}
+	var base search.Searcher
+	var err error
+	switch len(must) {
+	case 0:
+		base, err = searcher.NewMatchAllSearcher(ctx, i, 1, opt)
+	case 1:
+		base = must[0]
+	default:
+		base, err = searcher.NewConjunctionSearcher(ctx, i, must, opt)
+	}
+	if err != nil || len(not) == 0 {
+		return base, err
+	}
+	excl, err := either(not)
+	if err != nil {
+		if len(must) == 0 {
+			_ = base.Close() // the match-all made here
+		}
+		return nil, err
+	}
+	return searcher.NewBooleanSearcher(ctx, i, base, nil, excl, opt)
+}
