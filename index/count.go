@@ -5,6 +5,7 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -79,7 +80,14 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 		c.Total += total
 		c.Missing += missing
 	}
-	c.Buckets, c.Other = arrange(mergeByValue(lists), by, limit)
+	merged, numbers := []Bucket(nil), false
+	if by == FieldDuration {
+		merged, numbers = mergeNumbers(lists)
+	}
+	if !numbers {
+		merged = mergeByValue(lists)
+	}
+	c.Buckets, c.Other = arrange(merged, by, limit, numbers)
 	return c, nil
 }
 
@@ -180,7 +188,8 @@ func shardSearchCount(ctx context.Context, h *handle, q query.Query, field strin
 }
 
 // mergeByValue adds up lists sorted by value (each value once in each)
-// into one sorted by value: a k-way merge.
+// into one sorted by value: a k-way merge through a tree of losers, one
+// comparison per level for each bucket.
 func mergeByValue(lists [][]Bucket) []Bucket {
 	switch len(lists) {
 	case 0:
@@ -188,57 +197,104 @@ func mergeByValue(lists [][]Bucket) []Bucket {
 	case 1:
 		return lists[0]
 	}
-	n := 0
+	k, n := len(lists), 0
 	for _, l := range lists {
-		n = max(n, len(l))
+		n += len(l)
 	}
-	out := make([]Bucket, 0, n+n/2)
-	// A binary heap of the lists by their first value.
-	heap := make([][]Bucket, 0, len(lists))
-	less := func(i, j int) bool { return heap[i][0].Value < heap[j][0].Value }
-	down := func(i int) {
-		for {
-			l := 2*i + 1
-			if l >= len(heap) {
-				return
-			}
-			if r := l + 1; r < len(heap) && less(r, l) {
-				l = r
-			}
-			if !less(l, i) {
-				return
-			}
-			heap[i], heap[l] = heap[l], heap[i]
-			i = l
+	// before reports that list a's first value comes before list b's; an
+	// exhausted list comes last.
+	before := func(a, b int) bool {
+		if len(lists[a]) == 0 {
+			return false
 		}
+		return len(lists[b]) == 0 || lists[a][0].Value < lists[b][0].Value
 	}
-	for _, l := range lists {
-		if len(l) > 0 {
-			heap = append(heap, l)
+	// The leaves of the tree are at k..2k-1 (list i at k+i), node m's
+	// children at 2m and 2m+1; loser[m] is the list that lost at node m,
+	// loser[0] the winner.
+	loser := make([]int, k)
+	win := make([]int, 2*k)
+	for i := range lists {
+		win[k+i] = i
+	}
+	for m := k - 1; m >= 1; m-- {
+		a, b := win[2*m], win[2*m+1]
+		if before(b, a) {
+			a, b = b, a
 		}
+		win[m], loser[m] = a, b
 	}
-	for i := len(heap)/2 - 1; i >= 0; i-- {
-		down(i)
-	}
-	for len(heap) > 0 {
-		b := heap[0][0]
-		if k := len(out) - 1; k >= 0 && out[k].Value == b.Value {
-			out[k].Count += b.Count
+	loser[0] = win[1]
+	out := make([]Bucket, 0, n) // at most; growing it costs more
+	for {
+		w := loser[0]
+		if len(lists[w]) == 0 {
+			return out
+		}
+		b := lists[w][0]
+		if last := len(out) - 1; last >= 0 && out[last].Value == b.Value {
+			out[last].Count += b.Count
 		} else {
 			out = append(out, b)
 		}
-		if heap[0] = heap[0][1:]; len(heap[0]) == 0 {
-			heap[0] = heap[len(heap)-1]
-			heap = heap[:len(heap)-1]
+		lists[w] = lists[w][1:]
+		for m := (w + k) / 2; m >= 1; m /= 2 {
+			if before(loser[m], w) {
+				loser[m], w = w, loser[m]
+			}
 		}
-		down(0)
+		loser[0] = w
 	}
-	return out
+}
+
+// mergeNumbers adds up lists of number keys (timekey.go) into one sorted
+// by number and written in decimal, as Count gives durations: an array of
+// counts instead of comparisons, for a day of sessions has thousands of
+// durations and a month's lists a million. ok is false for a value that
+// is not a number key.
+func mergeNumbers(lists [][]Bucket) (out []Bucket, ok bool) {
+	const dense = 1 << 20 // seconds: 12 days
+	var counts []int
+	big := map[int64]int{}
+	for _, l := range lists {
+		for _, b := range l {
+			if len(b.Value) != numWidth {
+				return nil, false
+			}
+			n, err := strconv.ParseInt(b.Value, 10, 64)
+			if err != nil || n < 0 {
+				return nil, false
+			}
+			if n >= dense {
+				big[n] += b.Count
+				continue
+			}
+			if int(n) >= len(counts) {
+				counts = append(counts, make([]int, int(n)+1-len(counts))...)
+			}
+			counts[n] += b.Count
+		}
+	}
+	for v, c := range counts {
+		if c > 0 {
+			out = append(out, Bucket{Value: strconv.Itoa(v), Count: c})
+		}
+	}
+	vs := make([]int64, 0, len(big))
+	for v := range big {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	for _, v := range vs {
+		out = append(out, Bucket{Value: strconv.FormatInt(v, 10), Count: big[v]})
+	}
+	return out, true
 }
 
 // arrange puts the buckets of field, sorted by value, in Counts' order
-// and applies limit; other is what the buckets beyond it count.
-func arrange(bs []Bucket, field string, limit int) (out []Bucket, other int) {
+// and applies limit; other is what the buckets beyond it count. decimal
+// tells that durations are written in decimal already (mergeNumbers).
+func arrange(bs []Bucket, field string, limit int, decimal bool) (out []Bucket, other int) {
 	if field == FieldSrcIP {
 		bs = unmapBuckets(bs)
 	}
@@ -247,7 +303,7 @@ func arrange(bs []Bucket, field string, limit int) (out []Bucket, other int) {
 	}
 	switch {
 	case field == FieldHour || field == FieldDuration:
-		if field == FieldDuration {
+		if field == FieldDuration && !decimal {
 			for i := range bs { // the lists are this count's own
 				bs[i].Value = numValue(bs[i].Value)
 			}
@@ -356,6 +412,9 @@ func topCounts(bs []Bucket, k int) []Bucket {
 	slices.SortFunc(h, func(a, b Bucket) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
 	})
+	for i := range h {
+		h[i].Value = strings.Clone(h[i].Value) // not the whole list it lies in (decodeList)
+	}
 	return h
 }
 
