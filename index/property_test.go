@@ -117,7 +117,11 @@ func checkCount(t *testing.T, r *Reader, q Query, evs []*classify.Event, match f
 			}
 			return strings.Compare(a.Value, b.Value)
 		})
-		for _, limit := range []int{0, 2} {
+		limits := []int{0}
+		if by == FieldSrcIP || by == FieldDuration { // one of each order
+			limits = append(limits, 2)
+		}
+		for _, limit := range limits {
 			c, err := r.Count(context.Background(), q, by, limit)
 			if err != nil {
 				t.Fatalf("count %s by %s: %v", describe(q), by, err)

@@ -182,7 +182,8 @@ func query(args []string) error {
 	runs := fl.Int("runs", 200, "queries of each kind")
 	seed := fl.Int64("seed", 2, "random seed for the query parameters")
 	only := fl.String("only", "", "run only the queries whose name contains this")
-	mode := fl.String("mode", "warm,cold", "reader modes to run")
+	mode := fl.String("mode", "warm,cold", "reader modes to run: warm, cold, store (through a Writer's Reader, as the agent searches)")
+	rate := fl.Int("write-rate", 1000, "store mode: events a second the writer adds meanwhile (to a day after the index's last), flushing every 500 ms")
 	prof := fl.String("cpuprofile", "", "write a CPU profile to this file")
 	_ = fl.Parse(args)
 	if *prof != "" {
@@ -253,10 +254,21 @@ func query(args []string) error {
 	for _, mode := range strings.Split(*mode, ",") {
 		rng := rand.New(rand.NewSource(*seed))
 		var warm *index.Reader
-		if mode == "warm" {
+		var stopWriting func() error
+		switch mode {
+		case "store":
+			w, err := index.OpenWriter(*data, index.WriterOptions{})
+			if err != nil {
+				return err
+			}
+			warm = w.Reader()
+			stopWriting = writeMeanwhile(w, lastDay.Add(24*time.Hour), *rate)
+		case "warm":
 			if warm, err = index.OpenReader(*data, index.ReaderOptions{}); err != nil {
 				return err
 			}
+		}
+		if warm != nil {
 			// Open every shard once, as a long-running reader would have.
 			if _, err := warm.DocCount(time.Time{}, time.Time{}); err != nil {
 				return err
@@ -301,8 +313,55 @@ func query(args []string) error {
 		if warm != nil {
 			warm.Close()
 		}
+		if stopWriting != nil {
+			if err := stopWriting(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// writeMeanwhile adds rate synthetic events a second ending on day to w,
+// flushing every 500 ms as the agent does, until the returned function is
+// called; that closes w and removes the day's shard again.
+func writeMeanwhile(w *index.Writer, day time.Time, rate int) func() error {
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		g := synth.New(7, day, day.Add(24*time.Hour), 10_000_000)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			case <-tick.C:
+			}
+			for i := 0; i < rate/2; i++ {
+				if err := w.Add(g.Next()); err != nil {
+					done <- err
+					return
+				}
+			}
+			if err := w.Flush(); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	return func() error {
+		close(stop)
+		err := <-done
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if rerr := os.RemoveAll(filepath.Join(w.Dir(), "events-"+day.Format("2006-01-02")+".bleve")); err == nil {
+			err = rerr
+		}
+		return err
+	}
 }
 
 // scannerNets returns the generator's scanner addresses (seed 1, as build
