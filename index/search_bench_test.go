@@ -67,9 +67,14 @@ func benchIndex(b *testing.B) string {
 }
 
 // latencies runs query b.N times with a warm reader (every shard open, as
-// in a long-running process) or a cold one (opened per query, as each
-// `sshwhy search` does), and reports p50 and p99.
+// in a long-running process), a cold one (opened per query, as each
+// `sshwhy search` does) or, with store, the Reader of a Writer (as the
+// agent searches), and reports p50 and p99.
 func latencies(b *testing.B, cold bool, query func(r *Reader, rng *rand.Rand) error) {
+	latenciesIn(b, cold, false, query)
+}
+
+func latenciesIn(b *testing.B, cold, store bool, query func(r *Reader, rng *rand.Rand) error) {
 	dir := benchIndex(b)
 	open := func() *Reader {
 		r, err := OpenReader(dir, ReaderOptions{})
@@ -79,7 +84,18 @@ func latencies(b *testing.B, cold bool, query func(r *Reader, rng *rand.Rand) er
 		return r
 	}
 	var warm *Reader
-	if !cold {
+	if store {
+		// As the agent searches: through the writer's store.
+		w, err := OpenWriter(dir, WriterOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Close()
+		warm = w.Reader()
+		if _, err := warm.DocCount(time.Time{}, time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	} else if !cold {
 		warm = open()
 		defer warm.Close()
 		if _, err := warm.DocCount(time.Time{}, time.Time{}); err != nil {
@@ -141,8 +157,8 @@ func scannerNet(rng *rand.Rand) string {
 	}
 }
 
-func benchCauseIPWeek(b *testing.B, cold bool) {
-	latencies(b, cold, func(r *Reader, rng *rand.Rand) error {
+func benchCauseIPWeek(b *testing.B, cold, store bool) {
+	latenciesIn(b, cold, store, func(r *Reader, rng *rand.Rand) error {
 		since, until := window(r, rng, 7*24*time.Hour)
 		q := Query{Since: since, Until: until, Causes: []cause.Cause{cause.AuthFailure}, IPs: []string{scannerNet(rng)}}
 		_, err := r.Search(context.Background(), q, SearchOptions{Limit: 100}, func(*classify.Event) error { return nil })
@@ -152,8 +168,11 @@ func benchCauseIPWeek(b *testing.B, cold bool) {
 
 // BenchmarkSearchCauseIPWeek: auth failures from a /24 over 7 days, the
 // newest 100.
-func BenchmarkSearchCauseIPWeek(b *testing.B)     { benchCauseIPWeek(b, false) }
-func BenchmarkSearchCauseIPWeekCold(b *testing.B) { benchCauseIPWeek(b, true) }
+func BenchmarkSearchCauseIPWeek(b *testing.B)     { benchCauseIPWeek(b, false, false) }
+func BenchmarkSearchCauseIPWeekCold(b *testing.B) { benchCauseIPWeek(b, true, false) }
+
+// BenchmarkSearchCauseIPWeekStore: the same through a Writer's Reader.
+func BenchmarkSearchCauseIPWeekStore(b *testing.B) { benchCauseIPWeek(b, false, true) }
 
 func benchCountDay(b *testing.B, cold bool) {
 	latencies(b, cold, func(r *Reader, rng *rand.Rand) error {
