@@ -242,6 +242,17 @@ func query(args []string) error {
 			c, err := r.Count(ctx, index.Query{Since: s, Until: u}, index.FieldSrcIP, 0)
 			return c.Total, err
 		}},
+		{name: "count by src_ip over 7 days", run: func(r *index.Reader, rng *rand.Rand) (uint64, error) {
+			s, _ := day(rng)
+			c, err := r.Count(ctx, index.Query{Since: s, Until: s.Add(7*24*time.Hour - time.Nanosecond)}, index.FieldSrcIP, 0)
+			return c.Total, err
+		}},
+		{name: "top 10 src_ip of a cause, 7 days", run: func(r *index.Reader, rng *rand.Rand) (uint64, error) {
+			s, _ := day(rng)
+			q := index.Query{Since: s, Until: s.Add(7*24*time.Hour - time.Nanosecond), Causes: []cause.Cause{causes[rng.Intn(len(causes))]}}
+			c, err := r.Count(ctx, q, index.FieldSrcIP, 10)
+			return c.Total, err
+		}},
 		{name: "phrase+7d, newest 100", run: func(r *index.Reader, rng *rand.Rand) (uint64, error) {
 			s, u := week(rng)
 			return list(r, index.Query{Since: s, Until: u, Text: `+"no matching key exchange method"`})
