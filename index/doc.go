@@ -8,6 +8,8 @@
 //	DIR/sshwhy-index.json          format name and version; a directory without it is refused
 //	DIR/writer.lock                flock'd by the one writer; holds its pid
 //	DIR/events-2026-11-23.bleve/   the events that ended on 2026-11-23 (UTC)
+//	  sshwhy-shard.json            its event count, to notice lost segments (shardstate.go)
+//	  sshwhy-counts                counts stored when it was compacted (counts.go)
 //
 // Searches open only the shards their time range needs and join them with a
 // bleve IndexAlias. Retention (Retain) removes whole shards; nothing is ever
