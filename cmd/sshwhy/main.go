@@ -5,8 +5,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -20,13 +22,74 @@ func main() {
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "sshwhy",
-		Short:         "Tell why SSH connections ended, from sshd logs",
+		Use:   "sshwhy",
+		Short: "Tell why SSH connections ended, from sshd logs",
+		Long: `sshwhy reads sshd's log lines (files, archives, stdin or the systemd
+journal), stitches them together per connection and tells for each
+connection end its cause (client_timeout, auth_failure, host_key_mismatch,
+packet_corruption, ...), who, from where, how long it lasted and the
+evidence lines.
+
+One-shot: classify prints the events, index stores them, search finds them
+again, report writes the daily read. As a service, agent follows the logs
+live and serves searches and Prometheus metrics (the sshwhy package installs
+it as sshwhy.service).
+
+Files: /etc/sshwhy/sshwhy.toml (the agent's configuration), /var/lib/sshwhy
+(the index and the agent's checkpoint), /run/sshwhy/sshwhy.sock (the agent's
+API).
+
+Exit status: 0 on success, 2 for a usage error (a bad flag, date or query),
+1 for any other error.`,
+		Version:       readBuildInfo().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newClassifyCmd(), newRulesCmd(), newIndexCmd(), newSearchCmd(), newReportCmd(), newAgentCmd())
+	root.SetVersionTemplate("{{.Version}}")
+	root.AddCommand(newClassifyCmd(), newRulesCmd(), newIndexCmd(), newSearchCmd(), newReportCmd(), newAgentCmd(),
+		newVersionCmd(), newManCmd())
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes cobra's own errors in the command line (unknown flags
+// and commands, bad flag values, wrong numbers of arguments) usage errors,
+// for c and every command below it. A command that only groups others
+// (sshwhy, sshwhy rules) shows its help when called alone.
+func usageErrors(c *cobra.Command) {
+	if !c.HasParent() {
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	}
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = unknownCommand
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	} else if args := c.Args; args != nil {
+		c.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
+}
+
+// unknownCommand refuses arguments to a command that only groups others,
+// suggesting the nearest of them as cobra does.
+func unknownCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's own default
+	}
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return usageError{errors.New(msg)}
 }
 
 // exitCode maps an error to the process exit status: 2 for usage errors,
