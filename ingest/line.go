@@ -58,11 +58,16 @@ type Line struct {
 	Host    string    // "" when the format carries none
 	Program string    // e.g. "sshd", "sshd-session", "ssh"; "" when no header was found
 	PID     int       // 0 when absent
-	Message string    // the text after "prog[pid]: "
-	Format  Format
-	Source  string // file path, "-" for stdin, "journal"
-	// Pos locates the record in its source for checkpoints: the byte offset
-	// just after the line for files, the cursor for journald.
+	Message string    // the text after "prog[pid]: " (for a repeat line, the repeated message)
+	// Repeat is N for rsyslog's "message repeated N times: [ msg]": the
+	// line stands for N more copies of Message (Raw keeps the line as
+	// written). It is 0 for an ordinary line.
+	Repeat int
+	Format Format
+	Source string // file path, "-" for stdin, "journal"
+	// Offset and Cursor locate the record in its source for checkpoints:
+	// the byte offset just after the line for files, the cursor for
+	// journald.
 	Offset int64
 	Cursor string
 	// Truncated is set when the line was longer than the reader's limit and
