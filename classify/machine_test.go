@@ -16,9 +16,9 @@ import (
 
 // A case file holds cases separated by "=== name" lines. Each case has log
 // lines, then "--- want" and one line per expected event, in emission
-// order, as space-separated key=value pairs compared with the event's
-// fields (src_port, cause, confidence, phase, user, src_ip, failures, rule,
-// host, pid). Values with spaces are not needed for these fields.
+// order (the connections still open at the end come last), as
+// space-separated key=value pairs compared with the event's fields (see
+// eventField). Values cannot hold spaces.
 type caseSpec struct {
 	name  string
 	lines []string
@@ -97,11 +97,27 @@ func eventField(ev *Event, k string) string {
 		return fmt.Sprint(ev.DurationS)
 	case "methods":
 		return strings.Join(ev.AuthMethods, ",")
+	case "open":
+		return fmt.Sprint(ev.Open)
+	case "start_unknown":
+		return fmt.Sprint(ev.StartUnknown)
+	case "start":
+		if ev.Start.IsZero() {
+			return "-"
+		}
+		return ev.Start.Format(time.RFC3339Nano)
+	case "end":
+		return ev.End.Format(time.RFC3339Nano)
+	case "remote":
+		return ev.Remote
+	case "detail":
+		return ev.Detail
 	}
 	return "?unknown field " + k
 }
 
-// run classifies lines as one input and returns the events.
+// run classifies lines as one input and returns the events: the ended
+// ones in emission order, then the connections still open at the end.
 func run(t testing.TB, lines []string, opt Options) ([]*Event, *Machine) {
 	rs, err := rules.Load()
 	if err != nil {
@@ -118,7 +134,7 @@ func run(t testing.TB, lines []string, opt Options) ([]*Event, *Machine) {
 		m.Feed(&l)
 	}
 	m.Flush()
-	return evs, m
+	return append(evs, m.OpenEvents()...), m
 }
 
 func TestCases(t *testing.T) {
