@@ -29,6 +29,7 @@ type pipelineOptions struct {
 	program    string    // program name for lines without a log header
 	stdin      io.Reader // what "-" reads; nil means os.Stdin
 	unmatched  io.Writer // set by commands that show unmatched lines
+	open       bool      // also pass the connections still open at the end to the sink (Event.Open)
 }
 
 func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
@@ -48,6 +49,7 @@ func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
 type pipelineStats struct {
 	classify.Stats
 	Inputs  int
+	Open    int // connections still open at the end of the input
 	Elapsed time.Duration
 }
 
@@ -159,6 +161,15 @@ func classifyInputs(ctx context.Context, paths []string, o *pipelineOptions, sin
 		}
 	}
 	m.Flush()
+	open := m.OpenEvents()
+	st.Open = len(open)
+	if o.open {
+		for _, ev := range open {
+			if sinkErr == nil {
+				sinkErr = sink(ev)
+			}
+		}
+	}
 	st.Stats = m.Stats()
 	st.Elapsed = time.Since(start)
 	return st, sinkErr
@@ -181,6 +192,12 @@ func (st pipelineStats) summary(showUnmatchedHint bool) string {
 			}
 		}
 		b.WriteString(")")
+	}
+	if st.Open > 0 {
+		fmt.Fprintf(&b, ", %d still open", st.Open)
+	}
+	if st.Unjoined > 0 {
+		fmt.Fprintf(&b, ", %d endings not joined to their session", st.Unjoined)
 	}
 	fmt.Fprintf(&b, "; %d sshd/ssh lines matched, %d unmatched", st.Matched, st.Unmatched)
 	if st.Unmatched > 0 && showUnmatchedHint {
