@@ -26,7 +26,8 @@ import (
 // Rules mark such lines `child: true`. A child line of a pid the Machine
 // does not know, without " [preauth]" and without a port, is joined here:
 //
-//   - as the pre-auth child of the unauthenticated connection on the same
+//   - on a host that never logged a " [preauth]" line (before 5.9), as
+//     the pre-auth child of the unauthenticated connection on the same
 //     host whose monitor pid is the nearest below the line's pid (the
 //     child is forked right after the banner exchange), whose address and
 //     user do not contradict the line, and which has no pre-auth child yet;
@@ -51,9 +52,13 @@ import (
 // family holds the orphans whose session is not known yet.
 type family struct {
 	held []*conn // ended orphans waiting for a PAM line, in end order
+	// relay holds the hosts that logged a " [preauth]" line: their sshd
+	// (5.9+) relays the pre-auth child's lines through the monitor, so a
+	// child line without the suffix comes from a post-auth child.
+	relay map[string]bool
 }
 
-func newFamily() family { return family{} }
+func newFamily() family { return family{relay: map[string]bool{}} }
 
 // childWindow bounds how far above its monitor's pid a pre-auth child's
 // pid may be (other processes fork in between on a busy host).
@@ -68,7 +73,7 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 		user = f.User
 	}
 	pk := pidKey{l.Host, l.PID, false}
-	if r.Phase != string(cause.Postauth) {
+	if r.Phase != string(cause.Postauth) && !m.family.relay[l.Host] {
 		if c := m.preauthParent(l.Host, l.PID, ip, ipOK, user); c != nil {
 			c.preChild = l.PID
 			c.pids = append(c.pids, l.PID)
@@ -91,7 +96,8 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 
 // preauthParent finds the unauthenticated connection a pre-auth child's
 // line belongs to: on host, monitor pid the nearest below pid (within
-// childWindow), no pre-auth child yet, address and user compatible.
+// childWindow), no pre-auth child yet, from the line's address when it
+// names one, and of its user when both name one.
 func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user string) *conn {
 	var best *conn
 	for c := range m.live {
@@ -99,7 +105,9 @@ func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user
 			c.pid >= pid || pid-c.pid > childWindow || (best != nil && c.pid < best.pid) {
 			continue
 		}
-		if ipOK && c.ipOK && c.ip != ip || user != "" && c.user != "" && c.user != user {
+		// A line naming the peer joins only a connection known to be from
+		// it: a monitor that logged no address is no evidence.
+		if ipOK && (!c.ipOK || c.ip != ip) || user != "" && c.user != "" && c.user != user {
 			continue
 		}
 		best = c

@@ -241,6 +241,9 @@ func (m *Machine) Feed(l *ingest.Line) {
 		return
 	}
 	m.stats.Matched++
+	if mt.Preauth && !m.family.relay[l.Host] {
+		m.family.relay[l.Host] = true
+	}
 	r := mt.Rule
 	if r.Scope == "listener" {
 		m.listener(l, mt)

@@ -16,7 +16,10 @@ type State struct {
 	Now   time.Time   `json:"now"`
 	Conns []ConnState `json:"conns"`
 	Known []Known     `json:"known"`
-	Stats Stats       `json:"stats"`
+	// Relay lists the hosts whose sshd relays pre-auth lines with
+	// " [preauth]" (OpenSSH 5.9+), as seen in their lines.
+	Relay []string `json:"relay,omitempty"`
+	Stats Stats    `json:"stats"`
 }
 
 // Known is an address that authenticated successfully on a host.
@@ -78,6 +81,10 @@ func (m *Machine) State() State {
 	for _, c := range m.family.held {
 		st.Conns = append(st.Conns, c.state())
 	}
+	for h := range m.family.relay {
+		st.Relay = append(st.Relay, h)
+	}
+	slices.Sort(st.Relay)
 	for _, gen := range []map[addrKey]struct{}{m.known.old, m.known.cur} {
 		for k := range gen {
 			st.Known = append(st.Known, Known{Host: k.host, IP: k.ip})
@@ -99,6 +106,9 @@ func (m *Machine) Restore(st State) {
 	m.live = map[*conn]struct{}{}
 	m.dead = nil
 	m.family = newFamily()
+	for _, h := range st.Relay {
+		m.family.relay[h] = true
+	}
 	var live []*conn
 	for _, cs := range st.Conns {
 		c := restoreConn(cs)

@@ -15,7 +15,9 @@
 // skipping PIDs still in use), so PIDs are reused.
 //
 // The line formats were checked against a real Debian 12 sshd
-// (9.2p1-2+deb12u*) on a loopback lab; see formats_test.go.
+// (9.2p1-2+deb12u*) on a loopback lab; see formats_test.go. Config.OpenSSH
+// "6.6" writes an Ubuntu 14.04 server instead, from the OpenSSH 6.6p1
+// source (docs/openssh-legacy.md).
 package loggen
 
 import (
@@ -55,7 +57,7 @@ func ParseFormat(s string) (Format, error) {
 // Config controls a generation run. The zero value is not useful; start from
 // DefaultConfig.
 type Config struct {
-	Lines  int       // exact number of lines to write
+	Lines  int       // exact number of lines to write (before rsyslog's reduction, see OpenSSH)
 	Seed   uint64    // same seed, same output
 	Format Format    // timestamp format
 	Start  time.Time // time of the first line (UTC is used)
@@ -67,6 +69,11 @@ type Config struct {
 	Rate   float64 // mean new bot connections per second, all hosts together
 	Noise  float64 // share (0..1) of non-sshd lines (CRON, sudo, systemd-logind)
 	Users  int     // real users per host
+	// OpenSSH is the version the Debian hosts run: "" or "9.2" (Debian
+	// 12), or "6.6" (Ubuntu 14.04: lines without ports before 7.2, the
+	// post-auth child's logout without "Disconnected from", and rsyslog's
+	// repeated-message reduction, on in that release's rsyslog.conf).
+	OpenSSH string
 }
 
 // DefaultConfig returns the configuration of the 10-million-line benchmark
@@ -103,6 +110,10 @@ func (c Config) validate() error {
 		return errors.New("users must be between 0 and 1000")
 	case c.Start.IsZero():
 		return errors.New("start time is required")
+	case c.OpenSSH != "" && c.OpenSSH != "9.2" && c.OpenSSH != "6.6":
+		return fmt.Errorf("openssh %q: want 9.2 or 6.6", c.OpenSSH)
+	case c.OpenSSH == "6.6" && c.Modern > 0:
+		return errors.New("openssh 6.6 and a modern share do not combine")
 	}
 	return nil
 }
@@ -125,12 +136,17 @@ func Generate(w io.Writer, truth io.Writer, cfg Config) (Stats, error) {
 	g := newGenerator(cfg)
 	bw := bufio.NewWriterSize(w, 1<<20)
 	g.out = newLineWriter(bw, cfg.Format, g.hostNames())
+	g.out.reduce = cfg.OpenSSH == "6.6"
 	if truth != nil {
 		g.truth = bufio.NewWriterSize(truth, 1<<18)
 	}
 	g.run()
 	if g.err != nil {
 		return g.stats, g.err
+	}
+	g.out.flushRepeats()
+	if g.out.reduce {
+		g.stats.Lines = g.out.written
 	}
 	if err := g.out.err; err != nil {
 		return g.stats, err
@@ -191,7 +207,14 @@ func newGenerator(cfg Config) *generator {
 	}
 	g.stats.Causes = make(map[string]int)
 	for i := 0; i < cfg.Hosts; i++ {
-		g.hosts = append(g.hosts, g.newHost(i, fmt.Sprintf("web%d", i+1), false, i%2 == 1))
+		h := g.newHost(i, fmt.Sprintf("web%d", i+1), false, i%2 == 1)
+		if cfg.OpenSSH == "6.6" {
+			h.legacy = true
+			for _, u := range h.users {
+				u.keyInfo = md5Style(u.keyInfo)
+			}
+		}
+		g.hosts = append(g.hosts, h)
 	}
 	if cfg.Modern > 0 {
 		g.modern = g.newHost(cfg.Hosts, "trixie1", true, false)
