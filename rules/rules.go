@@ -100,7 +100,7 @@ type Rule struct {
 	Detail   string   `yaml:"detail"`
 	Level    string   `yaml:"level"`    // the LogLevel that shows it: INFO, VERBOSE, ERROR, ...
 	Versions string   `yaml:"versions"` // OpenSSH versions that write it, for people
-	Examples []string `yaml:"examples"` // messages this rule must match (checked by tests and `rules test`)
+	Examples []string `yaml:"examples"` // messages this rule must match (checked when the rules are loaded)
 	Disable  bool     `yaml:"disable"`  // in an override file: remove the rule with this id
 
 	Programs []string `yaml:"-"` // from the file
