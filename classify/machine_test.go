@@ -168,7 +168,8 @@ func TestCases(t *testing.T) {
 // panic, every event valid JSON with a known cause, and an event's source
 // address always taken from one of its own evidence lines.
 func FuzzFeed(f *testing.F) {
-	for _, file := range []string{"testdata/openssh92.cases", "testdata/openssh10.cases"} {
+	files, _ := filepath.Glob("testdata/*.cases")
+	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
@@ -204,14 +205,33 @@ func FuzzFeed(f *testing.F) {
 				t.Fatalf("cause %q", ev.Cause)
 			}
 			if ev.SrcIP != "" {
+				if _, ok := canonAddr(ev.SrcIP); !ok {
+					t.Fatalf("src_ip %q is no address", ev.SrcIP)
+				}
 				found := false
 				for _, l := range ev.Lines {
-					found = found || strings.Contains(l, ev.SrcIP)
+					found = found || strings.Contains(l, ev.SrcIP) || addrIn(l, ev.SrcIP)
 				}
 				if !found {
 					t.Fatalf("src_ip %q in no evidence line %q", ev.SrcIP, ev.Lines)
 				}
 			}
+			if ev.Remote != "" && !strings.Contains(strings.Join(ev.Lines, "\n"), ev.Remote) {
+				t.Fatalf("remote %q in no evidence line %q", ev.Remote, ev.Lines)
+			}
 		}
 	})
+}
+
+// addrIn reports whether some word of line is an address whose canonical
+// form is ip (sshd may write "::ffff:1.2.3.4" or upper-case IPv6).
+func addrIn(line, ip string) bool {
+	for _, w := range strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '[' || r == ']' || r == ',' }) {
+		for _, cand := range []string{w, strings.TrimSuffix(w, ":")} {
+			if c, ok := canonAddr(cand); ok && c == ip {
+				return true
+			}
+		}
+	}
+	return false
 }

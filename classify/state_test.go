@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +68,77 @@ func TestStateResume(t *testing.T) {
 		if m2.Stats().Events != int64(len(want)-len(m2.OpenEvents())) {
 			t.Fatalf("cut at %d: stats say %d events, want %d", cut, m2.Stats().Events, len(want))
 		}
+	}
+}
+
+// feedAll parses and feeds lines to m.
+func feedAll(m *Machine, lines ...string) {
+	p := ingest.Parser{Ref: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Loc: time.UTC}
+	for _, s := range lines {
+		l := p.Parse(s)
+		m.Feed(&l)
+	}
+}
+
+// An open connection keeps its id: reported open in one run, saved,
+// restored and ended in the next, it is the same event.
+func TestOpenIDStableAcrossRuns(t *testing.T) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ended []*Event
+	m1, _ := New(rs, Options{}, func(ev *Event) { ended = append(ended, ev) })
+	feedAll(m1,
+		"Nov 23 10:00:00 srv sshd[100]: Accepted password for alice from 203.0.113.7 port 40001 ssh2",
+		"Nov 23 10:00:00 srv sshd[100]: pam_unix(sshd:session): session opened for user alice by (uid=0)")
+	m1.Flush()
+	open := m1.OpenEvents()
+	if len(ended) != 0 || len(open) != 1 || !open[0].Open || open[0].Cause != "" {
+		t.Fatalf("after run 1: ended %v, open %+v", ended, open)
+	}
+	b, _ := json.Marshal(m1.State())
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := New(rs, Options{}, func(ev *Event) { ended = append(ended, ev) })
+	m2.Restore(st)
+	// pre-7.2: the post-auth child names no port; the monitor's PAM line
+	// names the session.
+	feedAll(m2,
+		"Nov 23 12:00:00 srv sshd[102]: Received disconnect from 203.0.113.7: 11: disconnected by user",
+		"Nov 23 12:00:00 srv sshd[100]: pam_unix(sshd:session): session closed for user alice")
+	m2.Flush()
+	if len(ended) != 1 || ended[0].ID != open[0].ID || ended[0].Cause != "user_logout" || ended[0].DurationS != 7200 ||
+		ended[0].Confidence != "certain" || len(m2.OpenEvents()) != 0 {
+		t.Fatalf("after run 2: %+v (open id %s)", ended, open[0].ID)
+	}
+}
+
+// A post-auth child's ending without a port that several open sessions
+// from its address could own, and that no PAM line claims, is reported on
+// its own and counted as unjoined; the sessions stay open.
+func TestUnjoinedEnding(t *testing.T) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ended []*Event
+	m, _ := New(rs, Options{}, func(ev *Event) { ended = append(ended, ev) })
+	feedAll(m,
+		"Nov 23 10:00:00 srv sshd[100]: Accepted password for alice from 203.0.113.7 port 40001 ssh2",
+		"Nov 23 10:00:01 srv sshd[110]: Accepted password for bob from 203.0.113.7 port 40002 ssh2",
+		"Nov 23 10:05:00 srv sshd[112]: Received disconnect from 203.0.113.7: 11: disconnected by user",
+		"Nov 23 10:05:30 srv sshd[200]: Did not receive identification string from 198.51.100.1")
+	if len(ended) != 2 || ended[0].PID != 112 || !ended[0].StartUnknown || ended[0].Confidence != "inferred" ||
+		ended[0].Cause != "user_logout" || !strings.Contains(ended[0].Detail, "2 sessions from 203.0.113.7") {
+		t.Fatalf("events %+v", ended)
+	}
+	if st := m.Stats(); st.Unjoined != 1 {
+		t.Errorf("Unjoined = %d, want 1", st.Unjoined)
+	}
+	if open := m.OpenEvents(); len(open) != 2 {
+		t.Errorf("%d open sessions, want 2", len(open))
 	}
 }
