@@ -670,13 +670,26 @@ func (m *Machine) evict() {
 	}
 }
 
-// Flush is the end of a batch of input: it ends what the log's time proves
-// over (silent unauthenticated connections past LoginGraceTime, as a sweep
-// does) and settles post-auth endings still waiting for their session's
-// PAM line. Connections still open stay open: OpenEvents reports them, and
-// a later Feed (or a Machine restored from State) continues them.
+// Flush is the end of a batch of input. It ends what the log's time
+// proves over, in the order the connections started: unauthenticated
+// connections that started LoginGraceTime or more before the last line
+// (sshd has cut them; a sweep waits a few seconds longer for a late end
+// line), and those whose own lines said the peer was gone. It settles
+// post-auth endings still waiting for their session's PAM line.
+// Connections still open stay open: OpenEvents reports them, and a later
+// Feed (or a Machine restored from State) continues them.
 func (m *Machine) Flush() {
 	m.sweep()
+	var over []*conn
+	for c := range m.live {
+		if !c.authed && !c.client && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
+			over = append(over, c)
+		}
+	}
+	sortByStart(over)
+	for _, c := range over {
+		m.endSilent(c)
+	}
 	m.family.settle(m)
 }
 
