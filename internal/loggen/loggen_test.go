@@ -352,3 +352,32 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(cfg.Lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// Open sessions come first, on their own host, and leave the rest of the
+// log as it is without them.
+func TestOpenSessions(t *testing.T) {
+	cfg := testConfig(5000)
+	base, _ := generate(t, cfg)
+	cfg.Open = 7
+	var log bytes.Buffer
+	st, err := Generate(&log, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(log.String(), "\n")
+	if st.Lines != 5000+14 || len(lines) != 5000+14+1 {
+		t.Fatalf("%d lines (stats %d), want %d", len(lines)-1, st.Lines, 5000+14)
+	}
+	for i, l := range lines[:14] {
+		want := "session opened for user u"
+		if i%2 == 0 {
+			want = "Accepted publickey for u"
+		}
+		if !strings.Contains(l, " bastion1 sshd[") || !strings.Contains(l, want) {
+			t.Fatalf("prefix line %d: %q", i, l)
+		}
+	}
+	if strings.Join(lines[14:], "") != base {
+		t.Fatal("the lines after the open sessions differ from a log without them")
+	}
+}
