@@ -100,7 +100,7 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 // names one, and of its user when both name one.
 func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user string) *conn {
 	var best *conn
-	for c := range m.live {
+	for c := m.live.head; c != nil; c = c.next {
 		if c.host != host || c.authed || c.client || c.orphan || c.preChild != 0 ||
 			c.pid >= pid || pid-c.pid > childWindow || (best != nil && c.pid < best.pid) {
 			continue
@@ -121,7 +121,7 @@ func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user
 // except is left out.
 func (m *Machine) sessionsFor(host, ip string, ipOK bool, except *conn) []*conn {
 	var out []*conn
-	for c := range m.live {
+	for c := m.live.head; c != nil; c = c.next {
 		if c == except || c.host != host || !c.authed || c.client || c.orphan || c.postChild != 0 || c.user == "root" {
 			continue
 		}
@@ -138,7 +138,7 @@ func (m *Machine) sessionsFor(host, ip string, ipOK bool, except *conn) []*conn 
 func (m *Machine) hold(o *conn) {
 	o.ended = true
 	o.end = o.last
-	delete(m.live, o)
+	m.live.remove(o)
 	m.family.held = append(m.family.held, o)
 }
 

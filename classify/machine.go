@@ -71,12 +71,13 @@ type Machine struct {
 	emit  func(*Event)
 	stats Stats
 
-	byPID  map[pidKey]*conn
-	byAddr map[addrKey]*conn
-	live   map[*conn]struct{}
-	dead   []*conn // ended connections, in end order, until their linger expires
-	known  knownClients
-	family family // child processes without a port (join.go)
+	byPID     map[pidKey]*conn
+	byAddr    map[addrKey]*conn
+	live      connList     // open connections, least recently active first (clock.go)
+	deadlines deadlineHeap // unauthenticated connections, by when silence ends them
+	dead      []*conn      // ended connections, in end order, until their linger expires
+	known     knownClients
+	family    family // child processes without a port (join.go)
 
 	now        time.Time // latest log time seen
 	lastSweep  time.Time
@@ -135,6 +136,10 @@ type conn struct {
 	best     verdict // strongest cause stated by a line
 	bestWeak verdict // strongest weak cause
 	hostKey  bool    // ended by a line that allows the host-key inference
+
+	prev, next *conn // in Machine.live
+	listed     bool  // in Machine.live
+	watched    bool  // on Machine.deadlines
 }
 
 // verdict is a cause a line (or the machine) gave its connection.
@@ -173,9 +178,8 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		opt.Linger = 10 * time.Second
 	}
 	return &Machine{
-		// Sweeping walks every open connection: often enough to end grace
-		// timeouts and forget ended connections promptly, rarely enough to
-		// cost nothing per line.
+		// Sweeps end grace timeouts and forget ended connections: often
+		// enough to do so promptly, rarely enough to cost nothing per line.
 		sweepEvery: min(max(opt.LoginGraceTime/8, time.Second), opt.Linger),
 		rules:      rs,
 		opt:        opt,
@@ -183,7 +187,6 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
 		byPID:      map[pidKey]*conn{},
 		byAddr:     map[addrKey]*conn{},
-		live:       map[*conn]struct{}{},
 		known:      newKnownClients(1 << 16),
 		family:     newFamily(),
 	}, nil
@@ -220,10 +223,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 		return
 	}
 	if l.Time.After(m.now) {
-		m.now = l.Time
-		if m.now.Sub(m.lastSweep) >= m.sweepEvery {
-			m.sweep()
-		}
+		m.Advance(l.Time)
 	}
 	mt := &m.match
 	if !g.Match(l.Message, mt) {
@@ -327,8 +327,8 @@ func (m *Machine) newConn(l *ingest.Line) *conn {
 	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: l.PID, client: client,
 		port: -1, start: l.Time, prec: l.Prec}
 	m.byPID[pidKey{l.Host, l.PID, client}] = c
-	m.live[c] = struct{}{}
-	if len(m.live) > m.opt.MaxOpen {
+	m.live.pushBack(c)
+	if m.live.n > m.opt.MaxOpen {
 		m.evict()
 	}
 	return c
@@ -360,6 +360,7 @@ func (c *conn) setIP(raw, ip string, ok bool) {
 // apply records one matched line on its connection.
 func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
+	m.live.touch(c)
 	c.addLine(l.Raw, m.opt.MaxLines)
 	if !l.Time.IsZero() {
 		c.last = l.Time
@@ -427,13 +428,13 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	case r.Ends:
 		c.hostKey = r.Infer == "host_key"
 		m.finish(c, verdict{}, false)
+	case r.Action == rules.SessionEnd && m.claim(c):
+		m.finish(c, verdict{}, false)
 	case r.Action == rules.SessionEnd:
-		if m.claim(c) {
-			m.finish(c, verdict{}, false)
-			return
-		}
 		m.finish(c, verdict{c: cause.ConnectionLost, rule: r.ID, inferred: true,
 			detail: "PAM session closed with no OpenSSH close line (OpenSSH 9.7 and older log nothing at INFO when the peer vanishes)"}, false)
+	default:
+		m.watch(c)
 	}
 }
 
@@ -490,7 +491,7 @@ func (m *Machine) finish(c *conn, alt verdict, force bool) {
 func (m *Machine) retire(c *conn) {
 	c.ended = true
 	c.end = c.last
-	delete(m.live, c)
+	m.live.remove(c)
 	m.dead = append(m.dead, c)
 }
 
@@ -597,16 +598,8 @@ func (c *conn) fillAddr(ev *Event) {
 // connections whose trailing lines can no longer come.
 func (m *Machine) sweep() {
 	m.lastSweep = m.now
-	var silent []*conn
-	for c := range m.live {
-		if c.authed || c.client || c.last.IsZero() {
-			continue
-		}
-		if m.now.Sub(c.start) > m.opt.LoginGraceTime+5*time.Second && m.now.Sub(c.last) > 5*time.Second {
-			silent = append(silent, c)
-		}
-	}
-	// Map order is random; events come out in a stable order.
+	silent := m.due(m.now)
+	// Events come out in a stable order.
 	sortByStart(silent)
 	for _, c := range silent {
 		m.endSilent(c)
@@ -659,12 +652,8 @@ func (m *Machine) forget(c *conn) {
 
 // evict flushes the longest-silent tenth of the open connections.
 func (m *Machine) evict() {
-	all := make([]*conn, 0, len(m.live))
-	for c := range m.live {
-		all = append(all, c)
-	}
-	slices.SortFunc(all, func(a, b *conn) int { return a.last.Compare(b.last) })
-	for _, c := range all[:len(all)/10+1] {
+	for k := m.live.n/10 + 1; k > 0 && m.live.head != nil; k-- {
+		c := m.live.head
 		c.orphan = false // an evicted orphan is reported, not held
 		m.finish(c, verdict{c: cause.Unknown, rule: "evicted", detail: "too many open connections; flushed while still open"}, false)
 	}
@@ -681,7 +670,7 @@ func (m *Machine) evict() {
 func (m *Machine) Flush() {
 	m.sweep()
 	var over []*conn
-	for c := range m.live {
+	for c := m.live.head; c != nil; c = c.next {
 		if !c.authed && !c.client && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
 			over = append(over, c)
 		}
@@ -697,10 +686,7 @@ func (m *Machine) Flush() {
 // started, as events with Open set: no cause or confidence yet, End the
 // time of their last line, and the ID they will have when they end.
 func (m *Machine) OpenEvents() []*Event {
-	open := make([]*conn, 0, len(m.live))
-	for c := range m.live {
-		open = append(open, c)
-	}
+	open := m.live.all()
 	sortByStart(open)
 	evs := make([]*Event, 0, len(open))
 	for _, c := range open {

@@ -13,9 +13,10 @@ import (
 // daemon saves it together with its input positions (file offsets,
 // journal cursor) and resumes exactly where it stopped.
 type State struct {
-	Now   time.Time   `json:"now"`
-	Conns []ConnState `json:"conns"`
-	Known []Known     `json:"known"`
+	Now       time.Time   `json:"now"`
+	LastSweep time.Time   `json:"last_sweep,omitempty"` // the clock's last sweep: the next comes sweepEvery later
+	Conns     []ConnState `json:"conns"`
+	Known     []Known     `json:"known"`
 	// Relay lists the hosts whose sshd relays pre-auth lines with
 	// " [preauth]" (OpenSSH 5.9+), as seen in their lines.
 	Relay []string `json:"relay,omitempty"`
@@ -71,8 +72,8 @@ type ConnState struct {
 
 // State returns a copy of the Machine's state.
 func (m *Machine) State() State {
-	st := State{Now: m.now, Stats: m.Stats()}
-	for c := range m.live {
+	st := State{Now: m.now, LastSweep: m.lastSweep, Stats: m.Stats()}
+	for c := m.live.head; c != nil; c = c.next {
 		st.Conns = append(st.Conns, c.state())
 	}
 	for _, c := range m.dead {
@@ -96,14 +97,18 @@ func (m *Machine) State() State {
 // Restore replaces the Machine's state with st (from State, possibly of
 // another process).
 func (m *Machine) Restore(st State) {
-	m.now, m.lastSweep = st.Now, st.Now
+	m.now, m.lastSweep = st.Now, st.LastSweep
+	if m.lastSweep.IsZero() {
+		m.lastSweep = st.Now // a state saved before LastSweep existed
+	}
 	m.stats = st.Stats
 	if m.stats.ByCause == nil {
 		m.stats.ByCause = map[cause.Cause]int64{}
 	}
 	m.byPID = map[pidKey]*conn{}
 	m.byAddr = map[addrKey]*conn{}
-	m.live = map[*conn]struct{}{}
+	m.live = connList{}
+	m.deadlines = nil
 	m.dead = nil
 	m.family = newFamily()
 	for _, h := range st.Relay {
@@ -118,8 +123,8 @@ func (m *Machine) Restore(st State) {
 		case c.ended:
 			m.dead = append(m.dead, c)
 		default:
-			live = append(live, c)
-			m.live[c] = struct{}{}
+			live = append(live, c) // saved least recently active first
+			m.live.pushBack(c)
 		}
 	}
 	// Ended connections expire in end order.
@@ -138,6 +143,11 @@ func (m *Machine) Restore(st State) {
 				m.byAddr[addrKey{c.host, c.ip, c.port}] = c
 			}
 		}
+	}
+	// Deadlines are not saved: they follow from start, last line and the
+	// options.
+	for _, c := range live {
+		m.watch(c)
 	}
 	m.known = newKnownClients(m.known.max)
 	for _, k := range st.Known {

@@ -142,3 +142,51 @@ func TestUnjoinedEnding(t *testing.T) {
 		t.Errorf("%d open sessions, want 2", len(open))
 	}
 }
+
+// Advance moves the clock without a line: a silent unauthenticated
+// connection ends as a grace timeout once the clock passes its deadline,
+// also in a Machine restored from a state saved before; an ended
+// connection stops absorbing trailing lines once its linger is over; and
+// an authenticated session has no deadline at all.
+func TestAdvance(t *testing.T) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, restore := range []bool{false, true} {
+		var evs []*Event
+		emit := func(ev *Event) { evs = append(evs, ev) }
+		m, _ := New(rs, Options{LoginGraceTime: 20 * time.Second}, emit)
+		feedAll(m,
+			"Nov 23 10:00:00 srv sshd[330]: Connection from 203.0.113.7 port 40026 on 192.0.2.1 port 22 rdomain \"\"",
+			"Nov 23 10:00:00 srv sshd[331]: Accepted password for alice from 203.0.113.8 port 40027 ssh2",
+			"Nov 23 10:00:01 srv sshd[332]: Connection closed by 198.51.100.9 port 40028 [preauth]")
+		if restore {
+			b, _ := json.Marshal(m.State())
+			var st State
+			if err := json.Unmarshal(b, &st); err != nil {
+				t.Fatal(err)
+			}
+			m, _ = New(rs, Options{LoginGraceTime: 20 * time.Second}, emit)
+			m.Restore(st)
+		}
+		m.Advance(t0.Add(20 * time.Second)) // not past grace + margin yet
+		if len(evs) != 1 {
+			t.Fatalf("restore=%v: %d events at +20s, want the probe only", restore, len(evs))
+		}
+		m.Advance(t0.Add(30 * time.Second))
+		if len(evs) != 2 || evs[1].SrcPort != 40026 || evs[1].Cause != "grace_timeout" || evs[1].Confidence != "inferred" {
+			t.Fatalf("restore=%v: after Advance: %+v", restore, evs)
+		}
+		m.Advance(t0.Add(300 * time.Hour))
+		// The probe's linger is over: a line of its pid is a new connection.
+		feedAll(m, "Nov 23 10:00:01 srv sshd[332]: Connection closed by 198.51.100.9 port 40028 [preauth]")
+		if len(evs) != 3 {
+			t.Fatalf("restore=%v: a line after the linger was absorbed: %d events", restore, len(evs))
+		}
+		if open := m.OpenEvents(); len(open) != 1 || open[0].User != "alice" || m.deadlines.len() != 0 {
+			t.Fatalf("restore=%v: open %+v, %d deadlines", restore, open, m.deadlines.len())
+		}
+	}
+}
