@@ -28,7 +28,9 @@ func newClassifyCmd() *cobra.Command {
 		Long: `Classify reads sshd logs (syslog files in BSD, RFC 3339 or RFC 5424 format,
 rotated and .gz archives, journalctl -o export/json streams, stdin as "-", or
 the journal with --journal) and prints one event per connection end: why it
-ended, who, from where, and the evidence lines.
+ended, who, from where, and the evidence lines. Connections still open when
+the input ends come last, marked open (CAUSE "open" in the table, "open":true
+and no cause in JSON), with the id they will have when they end.
 
 A summary goes to stderr, including the count of sshd lines no rule matched.`,
 		Example: `  sshwhy classify /var/log/auth.log*
@@ -41,6 +43,7 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 			if showUnmatched {
 				opt.unmatched = cmd.ErrOrStderr()
 			}
+			opt.open = true
 			return runClassify(cmd, args, opt, format, showUnmatched)
 		},
 	}
@@ -123,8 +126,11 @@ func newTableWriter(w io.Writer, colour bool) *tableWriter {
 
 func (t *tableWriter) write(ev *classify.Event) error {
 	t.n++
-	cause := string(ev.Cause)
-	if t.colour {
+	cause, conf := string(ev.Cause), string(ev.Confidence)
+	switch {
+	case ev.Open:
+		cause, conf = "open", "-"
+	case t.colour:
 		cause = ev.Cause.ANSI()
 	}
 	end := "-"
@@ -133,7 +139,7 @@ func (t *tableWriter) write(ev *classify.Event) error {
 	}
 	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 		end, orDash(escape.Terminal(ev.Host)), orDash(escape.Terminal(hostPort(ev.SrcIP, ev.SrcPort))),
-		orDash(escape.Terminal(ev.User)), cause, ev.Confidence, ev.Phase,
+		orDash(escape.Terminal(ev.User)), cause, conf, ev.Phase,
 		(time.Duration(ev.DurationS * float64(time.Second))).Round(time.Second), escape.Terminal(ev.Detail))
 	if err == nil && t.n%256 == 0 {
 		err = t.tw.Flush() // keep memory flat and output streaming

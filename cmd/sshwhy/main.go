@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -30,10 +31,15 @@ func newRootCmd() *cobra.Command {
 }
 
 // exitCode maps an error to the process exit status: 2 for usage errors,
-// 1 for everything else.
+// the error's own ExitCode when it has one (rules test: 3 for unmatched
+// lines), 1 for everything else.
 func exitCode(err error) int {
 	if _, ok := err.(usageError); ok {
 		return 2
+	}
+	var c interface{ ExitCode() int }
+	if errors.As(err, &c) {
+		return c.ExitCode()
 	}
 	return 1
 }

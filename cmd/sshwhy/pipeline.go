@@ -31,6 +31,7 @@ type pipelineOptions struct {
 	program    string    // program name for lines without a log header
 	stdin      io.Reader // what "-" reads; nil means os.Stdin
 	unmatched  io.Writer // set by commands that show unmatched lines
+	open       bool      // also pass the connections still open at the end to the sink (Event.Open)
 }
 
 func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
@@ -47,7 +48,10 @@ func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
 }
 
 // pipelineStats is what a run of the pipeline saw.
-type pipelineStats = pipeline.Stats
+type pipelineStats struct {
+	pipeline.Stats
+	Open int // connections still open at the end of the input
+}
 
 // loadRules loads the embedded rules plus the --rules directories.
 func (o *pipelineOptions) loadRules() (*rules.Set, error) {
@@ -175,9 +179,21 @@ func classifyInputs(ctx context.Context, paths []string, o *pipelineOptions, sin
 	}
 	defer closeAll()
 	err = drain(ctx, p, ins)
-	st := p.Stats()
+	st := pipelineStats{Stats: p.Stats()}
 	st.Inputs = len(ins)
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	open := p.Machine().OpenEvents()
+	st.Open = len(open)
+	if o.open {
+		for _, ev := range open {
+			if err := sink(ev); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
 }
 
 // summary renders the counters for people, on stderr.
@@ -197,6 +213,12 @@ func summary(st pipelineStats, showUnmatchedHint bool) string {
 			}
 		}
 		b.WriteString(")")
+	}
+	if st.Open > 0 {
+		fmt.Fprintf(&b, ", %d still open", st.Open)
+	}
+	if st.Unjoined > 0 {
+		fmt.Fprintf(&b, ", %d endings not joined to their session", st.Unjoined)
 	}
 	fmt.Fprintf(&b, "; %d sshd/ssh lines matched, %d unmatched", st.Matched, st.Unmatched)
 	if st.Unmatched > 0 && showUnmatchedHint {
