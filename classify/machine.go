@@ -684,6 +684,9 @@ func (m *Machine) Flush() {
 
 // OpenEvents returns the connections still open, in the order they
 // started, as events with Open set: no cause or confidence yet, End the
+// OpenCount is how many connections are being followed (not ended yet).
+func (m *Machine) OpenCount() int { return m.live.n }
+
 // time of their last line, and the ID they will have when they end.
 func (m *Machine) OpenEvents() []*Event {
 	open := m.live.all()

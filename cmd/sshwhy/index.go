@@ -198,21 +198,24 @@ func indexInputs(ctx context.Context, args []string, opt *pipelineOptions, cpPat
 		return pipelineStats{}, err
 	}
 	defer closeAll()
+	stats := func() pipelineStats {
+		st := pipelineStats{Stats: p.Stats(), Open: p.Machine().OpenCount()}
+		st.Inputs = len(ins)
+		return st
+	}
 	for _, in := range ins {
 		if err := p.Drain(ctx, in.src, in.pos); err != nil {
-			return p.Stats(), err
+			return stats(), err
 		}
 		if err := p.Commit(cpPath); err != nil {
-			return p.Stats(), err
+			return stats(), err
 		}
 	}
 	if err := p.End(); err != nil {
-		return p.Stats(), err
+		return stats(), err
 	}
 	err = p.Commit(cpPath)
-	st := p.Stats()
-	st.Inputs = len(ins)
-	return st, err
+	return stats(), err
 }
 
 // indexSink writes events into an index.Writer; closing the writer
