@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rivo/uniseg"
 	"github.com/sshwhy/sshwhy/cause"
 
 	"github.com/sshwhy/sshwhy/classify"
@@ -49,7 +52,8 @@ func TestClassifyTableEscapes(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\x07") {
 		t.Errorf("raw control characters reached the table:\n%q", out)
 	}
-	if !strings.Contains(out, `\x1b]0;owned\ax from 6.6.6.6 port 22`) || !strings.Contains(out, "203.0.113.7:40040") {
+	// The user is escaped, and cut at the USER column's width.
+	if !strings.Contains(out, `\x1b]0;owned\ax from 6.6.6.6 po…`) || !strings.Contains(out, "203.0.113.7:40040") {
 		t.Errorf("table lost the escaped user or the real source:\n%s", out)
 	}
 	for _, want := range []string{"5 lines", "1 events", "2 sshd/ssh lines matched, 1 unmatched", "1 lines of other programs", "1 lines without a log header"} {
@@ -176,5 +180,52 @@ func TestClassifyPrintsOpen(t *testing.T) {
 	rows := strings.Split(strings.TrimSpace(out), "\n")
 	if len(rows) != 3 || !strings.Contains(rows[2], "alice") || !strings.Contains(rows[2], " open ") {
 		t.Errorf("table:\n%s", out)
+	}
+}
+
+// TestTableAlignment: colour codes take no room, attacker-long values are
+// cut to their column, open connections say so.
+func TestTableAlignment(t *testing.T) {
+	for _, colour := range []bool{false, true} {
+		var b strings.Builder
+		tw := newTableWriter(&b, colour)
+		end := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+		for _, ev := range []*classify.Event{
+			{End: end, Host: "vm", SrcIP: "203.0.113.7", SrcPort: 40000, User: "alice", Cause: cause.UserLogout, Confidence: cause.Certain, Phase: cause.Postauth, DurationS: 5, Detail: "bye"},
+			{End: end, Host: "vm", SrcIP: "2001:db8::1", SrcPort: 22, User: strings.Repeat("x", 10000), Cause: cause.NegotiationFailure, Confidence: cause.Certain, Phase: cause.Preauth},
+			{End: end, Host: "vm", Remote: "UNKNOWN", Open: true, User: "日本語ユーザー", Phase: cause.Postauth, StartUnknown: true},
+		} {
+			if err := tw.write(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.flush(); err != nil {
+			t.Fatal(err)
+		}
+		out := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(b.String(), "")
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != 4 {
+			t.Fatalf("colour %v: %d lines:\n%s", colour, len(lines), out)
+		}
+		// Every row's CONFIDENCE column starts where the header's does.
+		at := uniseg.StringWidth(lines[0][:strings.Index(lines[0], "CONFIDENCE")])
+		for _, l := range lines[1:] {
+			cut := strings.Index(l, "certain")
+			if cut < 0 {
+				cut = strings.Index(l, " -  ") + 1
+			}
+			if w := uniseg.StringWidth(l[:cut]); w != at {
+				t.Errorf("colour %v: CONFIDENCE at column %d, header at %d:\n%s", colour, w, at, out)
+			}
+			if uniseg.StringWidth(l) > 200 {
+				t.Errorf("colour %v: a row %d columns wide", colour, uniseg.StringWidth(l))
+			}
+		}
+		if !strings.Contains(lines[3], "open") || !strings.Contains(lines[3], "UNKNOWN") {
+			t.Errorf("open connection row: %q", lines[3])
+		}
+		if colour != strings.Contains(b.String(), "\x1b[32muser_logout\x1b[0m") {
+			t.Errorf("colour %v: %q", colour, b.String())
+		}
 	}
 }

@@ -226,6 +226,9 @@ type indexSink struct {
 }
 
 func (s indexSink) Write(ev *classify.Event) error {
+	if ev.Open {
+		return nil // open connections live in the checkpoint until they end
+	}
 	s.added()
 	return s.w.Add(ev)
 }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -27,14 +29,66 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newClassifyCmd(), newRulesCmd(), newIndexCmd(), newSearchCmd(), newReportCmd(), newAgentCmd())
+	// One convention for the command line: every usage error exits 2,
+	// whether the flag is unknown, its value malformed or out of range.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return checkFlags(cmd.Flags()) }
+	for _, c := range root.Commands() {
+		if c.Args == nil {
+			c.Args = cobra.ArbitraryArgs
+		}
+		args := c.Args
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
 	return root
 }
 
-// exitCode maps an error to the process exit status: 2 for usage errors,
+// Flags that must be more than 0, and flags that must not be negative.
+var (
+	positiveFlags    = []string{"max-line", "batch", "login-grace-time", "lock-timeout", "open-timeout", "commit-interval", "days", "top"}
+	nonNegativeFlags = []string{"limit"}
+)
+
+// checkFlags rejects values no command can use: a zero or negative length,
+// count or duration.
+func checkFlags(fs *pflag.FlagSet) error {
+	for _, names := range []struct {
+		list []string
+		zero bool // zero allowed
+	}{{positiveFlags, false}, {nonNegativeFlags, true}} {
+		for _, name := range names.list {
+			f := fs.Lookup(name)
+			if f == nil || !f.Changed {
+				continue
+			}
+			v := f.Value.String()
+			neg := strings.HasPrefix(v, "-")
+			zero := v == "0" || v == "0s"
+			if neg || zero && !names.zero {
+				want := "more than 0"
+				if names.zero {
+					want = "0 or more"
+				}
+				return usageError{fmt.Errorf("--%s must be %s, not %s", name, want, v)}
+			}
+		}
+	}
+	return nil
+}
+
+// exitCode maps an error to the process exit status (documented in the
+// README): 2 for usage errors (unknown flag or command, a bad value, a
+// malformed query),
 // the error's own ExitCode when it has one (rules test: 3 for unmatched
 // lines), 1 for everything else.
 func exitCode(err error) int {
-	if _, ok := err.(usageError); ok {
+	var u usageError
+	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command ") {
 		return 2
 	}
 	var c interface{ ExitCode() int }
