@@ -9,7 +9,7 @@ GOBIN       := $(shell $(GO) env GOPATH)/bin
 # real parts the tests drive (sshd, ssh, journald, rsyslog, sshpass, nc,
 # chromium for the HTML report).
 APT_BUILD   := libsystemd-dev pkg-config gcc
-APT_TEST    := openssh-server openssh-client rsyslog sshpass netcat-openbsd systemd procps util-linux iproute2 chromium
+APT_TEST    := openssh-server openssh-client rsyslog sshpass netcat-openbsd systemd procps util-linux iproute2 chromium logrotate
 APT_BENCH   := fail2ban time
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Fuzz budgets are execution counts, not durations: a -fuzztime duration races
