@@ -23,12 +23,14 @@ import (
 // once, so an event may be stored more than once; every query counts each
 // event id once, in LogsQL:
 //
-//	search: FILTER | first 1 by (_time) partition by (id) | sort by (_time, sk) [limit N]
+//	search: FILTER | sort by (_time, sk) [limit N]    duplicates are adjacent: the client keeps one
 //	total:  FILTER | stats count_uniq(id) n
 //	count:  FILTER | stats by (FIELD) count_uniq(id) n
 //
 // (sk is the id spelled so that VictoriaLogs' natural sort orders it as
-// bytes, the local index's tie-break.)
+// bytes, the local index's tie-break.) The sort with a limit keeps only
+// the top rows in the engine's memory; a limit that duplicates fall
+// short of is asked again with more rows.
 type Store struct {
 	c   *Client
 	raw string
@@ -98,9 +100,6 @@ func (s *Store) Search(ctx context.Context, q index.Query, opt index.SearchOptio
 	default:
 		return index.Result{}, fmt.Errorf("%w: --remote sorts by end only (VictoriaLogs orders strings naturally, not as the local index does), not by %q", index.ErrBadQuery, opt.Sort)
 	}
-	if opt.Limit > 0 {
-		order += " limit " + strconv.Itoa(opt.Limit)
-	}
 	total, err := s.total(ctx, f)
 	if err != nil {
 		return index.Result{}, err
@@ -109,31 +108,61 @@ func (s *Store) Search(ctx context.Context, q index.Query, opt index.SearchOptio
 	if total == 0 {
 		return res, nil
 	}
-	var buf []*classify.Event
-	err = s.run(ctx, f+" | first 1 by (_time) partition by (id) | "+order, func(line []byte) error {
-		var row map[string]string
-		if err := json.Unmarshal(line, &row); err != nil {
-			return fmt.Errorf("victorialogs: answer line is not a row: %v", err)
+	// Duplicates of an event share its _time and sk, so in this order
+	// they are adjacent: keep the first of each run. With a limit, rows
+	// that were duplicates leave fewer events than asked for: ask again
+	// for more rows until the limit is met or the answer is complete.
+	limit := opt.Limit
+	for {
+		var evs []*classify.Event
+		rows := 0
+		q := f + " | " + order
+		if limit > 0 {
+			q += " limit " + strconv.Itoa(limit)
 		}
-		ev, err := decodeRow(row)
-		if err != nil {
-			return err
-		}
-		if reverse {
-			buf = append(buf, ev)
+		var lastID string
+		err = s.run(ctx, q, func(line []byte) error {
+			rows++
+			var row map[string]string
+			if err := json.Unmarshal(line, &row); err != nil {
+				return fmt.Errorf("victorialogs: answer line is not a row: %v", err)
+			}
+			if row["id"] == lastID && rows > 1 {
+				return nil
+			}
+			lastID = row["id"]
+			ev, err := decodeRow(row)
+			if err != nil {
+				return err
+			}
+			if !reverse && opt.Limit == 0 {
+				return fn(ev) // streamed: nothing to trim
+			}
+			evs = append(evs, ev)
 			return nil
-		}
-		return fn(ev)
-	})
-	if err != nil {
-		return res, err
-	}
-	for i := len(buf) - 1; i >= 0; i-- {
-		if err := fn(buf[i]); err != nil {
+		})
+		if err != nil {
 			return res, err
 		}
+		if opt.Limit > 0 && len(evs) < opt.Limit && rows == limit && uint64(len(evs)) < total {
+			limit += 2 * (opt.Limit - len(evs))
+			continue
+		}
+		if opt.Limit > 0 && len(evs) > opt.Limit {
+			evs = evs[:opt.Limit]
+		}
+		if reverse {
+			slices.Reverse(evs)
+		}
+		if reverse || opt.Limit > 0 {
+			for _, ev := range evs {
+				if err := fn(ev); err != nil {
+					return res, err
+				}
+			}
+		}
+		return res, nil
 	}
-	return res, nil
 }
 
 func (s *Store) total(ctx context.Context, f string) (uint64, error) {

@@ -36,6 +36,8 @@ type Options struct {
 	Username, Password string
 	// CertFile and KeyFile serve https (-tls).
 	CertFile, KeyFile string
+	// Addr is the address to listen on; default 127.0.0.1:0 (a free port).
+	Addr string
 	// Args are extra command-line flags.
 	Args []string
 }
@@ -84,7 +86,11 @@ func Binary(t testing.TB) string {
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
 	s := &Server{t: t, opt: opt, Dir: t.TempDir()}
-	s.start("127.0.0.1:0")
+	addr := opt.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	s.start(addr)
 	t.Cleanup(s.Stop)
 	return s
 }
