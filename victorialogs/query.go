@@ -138,7 +138,10 @@ func Filter(q index.Query) (string, error) {
 // matchNone matches no sshwhy row: every row has an id.
 const matchNone = `id:=""`
 
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// ts is a time for a _time filter. All nine digits: VictoriaLogs reads a
+// time given to the second as the whole second (<=10:00:00Z includes
+// 10:00:00.5).
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
 
 func group(parts []string, op string) string {
 	if len(parts) == 1 {

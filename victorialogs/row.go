@@ -21,6 +21,11 @@ const (
 	fieldIP   = "ip"   // the source address as an address (net.ParseIP, IPv4 dotted), when it is one
 	fieldHour = "hour" // UTC hour of the end, 2006-01-02T15, as the local index counts it
 	fieldSort = "sk"   // the id with hex digits mapped to letters: sorts byte-wise under VictoriaLogs' natural order
+	// fieldDuration is duration_s as text with an "s": VictoriaLogs
+	// stores a block of varied numbers as float64 and prints them back
+	// shorter than Go does (1.9460199999999999 comes back 1.94602), so
+	// the exact value is read from here; duration_s stays for filters.
+	fieldDuration = "duration"
 )
 
 // StreamFields are the row fields VictoriaLogs groups into log streams:
@@ -72,6 +77,9 @@ func appendRow(dst []byte, ev *classify.Event) (out []byte, cut int, ok bool) {
 			dst = append(dst, ip.String()...)
 			dst = append(dst, '"')
 		}
+		dst = append(dst, `,"`+fieldDuration+`":"`...)
+		dst = strconv.AppendFloat(dst, e.DurationS, 'f', -1, 64)
+		dst = append(dst, `s"`...)
 		dst = append(dst, `,"`+fieldHour+`":"`...)
 		dst = at.UTC().AppendFormat(dst, "2006-01-02T15")
 		dst = append(dst, `","`+fieldSort+`":"`...)
@@ -171,6 +179,9 @@ func decodeRow(row map[string]string) (*classify.Event, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	first := true
+	if d, ok := row[fieldDuration]; ok {
+		row["duration_s"] = strings.TrimSuffix(d, "s")
+	}
 	for k, v := range row {
 		raw, ok := eventFields[k]
 		if !ok {

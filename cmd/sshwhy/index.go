@@ -27,6 +27,7 @@ func newIndexCmd() *cobra.Command {
 		progress bool
 		opt      *pipelineOptions
 		wopt     index.WriterOptions
+		ship     *shipFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "index [flags] [FILE|-]...",
@@ -63,7 +64,7 @@ progress line while indexing when stderr is a terminal.`,
 			if !cmd.Flags().Changed("progress") {
 				progress = isTerminal(cmd.ErrOrStderr())
 			}
-			return runIndex(cmd, args, opt, dataDir, keep, progress, wopt)
+			return runIndex(cmd, args, opt, dataDir, keep, progress, wopt, ship)
 		},
 	}
 	f := cmd.Flags()
@@ -74,10 +75,11 @@ progress line while indexing when stderr is a terminal.`,
 	f.IntVar(&wopt.BatchSize, "batch", 0, "events per index batch (default 4000)")
 	f.BoolVar(&wopt.NoCompact, "no-compact", false, "do not merge each day shard written into one segment at the end (faster indexing, slower searches)")
 	opt = addPipelineFlags(cmd)
+	ship = addShipFlags(cmd)
 	return cmd
 }
 
-func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir string, keep time.Duration, progress bool, wopt index.WriterOptions) error {
+func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir string, keep time.Duration, progress bool, wopt index.WriterOptions, ship *shipFlags) error {
 	tuneIndexGC()
 	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
@@ -99,6 +101,12 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
+	sh, err := ship.open(dataDir, stderr) // fleet.go
+	if err != nil {
+		_ = w.Close()
+		return err
+	}
+	defer sh.close()
 	var bar *progressbar.ProgressBar
 	if progress {
 		bar = newIndexBar(stderr)
@@ -109,7 +117,10 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 		if bar != nil && n&255 == 0 {
 			_ = bar.Set(n)
 		}
-		return w.Add(ev)
+		if err := w.Add(ev); err != nil {
+			return err
+		}
+		return sh.write(ev)
 	})
 	var removed []index.Shard
 	if err == nil && keep > 0 {
@@ -134,7 +145,7 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 	}
 	fmt.Fprint(stderr, st.summary(false))
 	fmt.Fprint(stderr, indexSummary(dataDir, ws, removed, elapsed, keep))
-	return nil
+	return sh.finish(ctx, stderr)
 }
 
 // indexSummary is the index part of the summary.

@@ -38,6 +38,7 @@ type searchFlags struct {
 	countBy      string
 	openTimeout  time.Duration
 	limitSet     bool // --limit given: ips are not cut at the default limit
+	remote       *remoteFlags
 }
 
 func newSearchCmd() *cobra.Command {
@@ -83,6 +84,7 @@ orders by end, duration_s, auth_failures, cause, user, src_ip or host
 	f.StringVarP(&fl.format, "format", "o", "table", "output: table, json (one event per line), csv, or ips (unique source addresses, one per line)")
 	f.StringVar(&fl.countBy, "count-by", "", "count events by cause, src_ip, user, host or hour instead of listing them")
 	f.DurationVar(&fl.openTimeout, "open-timeout", time.Second, "how long to wait for a day being written by sshwhy index")
+	fl.remote = addRemoteFlags(cmd) // fleet.go
 	return cmd
 }
 
@@ -142,10 +144,7 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 	if err != nil {
 		return err
 	}
-	if fl.dataDir == "" {
-		fl.dataDir = index.DefaultDir()
-	}
-	r, err := index.OpenReader(fl.dataDir, index.ReaderOptions{OpenTimeout: fl.openTimeout})
+	r, err := openEventStore(fl) // fleet.go: the local index, or --remote
 	if err != nil {
 		return err
 	}
@@ -235,7 +234,7 @@ func noEvents(out, stderr io.Writer, format string) error {
 
 // writeIPs prints the unique source addresses of the matching events, one
 // per line, IPv4-mapped addresses unmapped, in address order.
-func writeIPs(ctx context.Context, r *index.Reader, q index.Query, fl *searchFlags, out io.Writer, stderr io.Writer) error {
+func writeIPs(ctx context.Context, r eventStore, q index.Query, fl *searchFlags, out io.Writer, stderr io.Writer) error {
 	c, err := r.Count(ctx, q, index.FieldSrcIP, 0)
 	if err != nil {
 		return searchErr(err)
