@@ -79,11 +79,11 @@ type Sink struct {
 	row    []byte
 
 	written, shipped, batches, retried, dropped, noTime, cut atomic.Uint64
-	lastSuccess                                             atomic.Int64
-	mu                                                      sync.Mutex
-	lastErr                                                 string
-	lastDropLog                                             time.Time
-	droppedLogged                                           uint64
+	lastSuccess                                              atomic.Int64
+	mu                                                       sync.Mutex
+	lastErr                                                  string
+	lastDropLog                                              time.Time
+	droppedLogged                                            uint64
 
 	stop     chan struct{}
 	done     chan struct{}
