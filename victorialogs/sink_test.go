@@ -297,3 +297,50 @@ func TestSpoolFull(t *testing.T) {
 		t.Errorf("shipped %d after restart, %d were spooled", st.Shipped, written)
 	}
 }
+
+// TestClusterNodeDown: with one of two storage nodes stopped the front
+// node still takes batches; with both stopped it still acknowledges them
+// (it holds them in memory: what VictoriaLogs' acknowledgement means in
+// a cluster, see docs/fleet.md) and forwards them when the nodes are
+// back. Every event is then found once through the front node.
+func TestClusterNodeDown(t *testing.T) {
+	front, storage := vltest.StartCluster(t, 2, vltest.Options{})
+	evs := testEvents(800)
+	s := newTestSink(t, front.URL, t.TempDir(), SinkOptions{BatchBytes: 64 << 10}, ClientOptions{})
+	for _, ev := range evs[:200] {
+		s.Write(ev)
+	}
+	drain(t, s, 20*time.Second)
+	storage[1].Stop()
+	for _, ev := range evs[200:400] {
+		s.Write(ev)
+	}
+	drain(t, s, 30*time.Second)
+	storage[1].Restart()
+	for _, ev := range evs[400:600] {
+		s.Write(ev)
+	}
+	drain(t, s, 30*time.Second)
+	// Both storage nodes down.
+	storage[0].Stop()
+	storage[1].Stop()
+	for _, ev := range evs[600:] {
+		s.Write(ev)
+	}
+	s.Flush()
+	time.Sleep(500 * time.Millisecond)
+	down := s.Stats()
+	storage[0].Restart()
+	storage[1].Restart()
+	drain(t, s, 30*time.Second)
+	if n := front.WaitRows(streamFilter, 800, 15*time.Second, storage...); n < 800 {
+		t.Fatalf("%d rows through the front node, want 800; sink %+v", n, s.Stats())
+	}
+	c, _ := NewClient(front.URL, ClientOptions{})
+	got, res := searchAll(t, NewStore(c), index.Query{})
+	if res.Total != 800 || len(got) != 800 {
+		t.Errorf("total %d, %d events; want 800 each once", res.Total, len(got))
+	}
+	t.Logf("with both storage nodes down: %+v", down)
+	t.Logf("sink: %+v", s.Stats())
+}
