@@ -51,7 +51,7 @@ type Client struct {
 func NewClient(rawURL string, opt ClientOptions) (*Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, configError("%q is not a URL: %v", rawURL, err)
+		return nil, configError("%q is not a URL (want http://HOST:PORT or https://HOST:PORT): %v", rawURL, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, configError("%q: want http://HOST:PORT or https://HOST:PORT", rawURL)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -66,6 +67,9 @@ func newTestSink(t *testing.T, url, dir string, opt SinkOptions, copt ClientOpti
 	}
 	if opt.FlushInterval == 0 {
 		opt.FlushInterval = 50 * time.Millisecond
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s, err := NewSink(c, dir, opt)
 	if err != nil {
