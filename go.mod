@@ -7,6 +7,7 @@ require (
 	github.com/blevesearch/bleve_index_api v1.4.1
 	github.com/blevesearch/zapx/v17 v17.2.5
 	github.com/coreos/go-systemd/v22 v22.7.0
+	github.com/klauspost/compress v1.18.6
 	github.com/nxadm/tail v1.4.11
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2

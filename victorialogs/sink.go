@@ -2,7 +2,6 @@ package victorialogs
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/sshwhy/sshwhy/classify"
 )
 
@@ -36,8 +37,12 @@ type SinkOptions struct {
 	// MinBackoff and MaxBackoff bound the wait between retries of a
 	// failed batch (doubling, with jitter); defaults 200ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
-	// NoCompress sends batches uncompressed (default: gzip, fastest level).
+	// NoCompress sends batches uncompressed (default: zstd, fastest
+	// level: about 6x smaller, for a fraction of the CPU gzip takes).
 	NoCompress bool
+	// Concurrency is the most batches in flight at once; default 2.
+	// The checkpoint still moves in spool order.
+	Concurrency int
 	// Logger receives drops, retries and recoveries; default slog.Default().
 	Logger *slog.Logger
 	// segSize is the spool segment size (tests make it small).
@@ -80,10 +85,12 @@ type Sink struct {
 
 	written, shipped, batches, retried, dropped, noTime, cut atomic.Uint64
 	lastSuccess                                              atomic.Int64
-	mu                                                       sync.Mutex
-	lastErr                                                  string
-	lastDropLog                                              time.Time
-	droppedLogged                                            uint64
+
+	mu            sync.Mutex // guards the fields below
+	lastErr       string
+	failing       bool // the last send failed (logged once until a success)
+	lastDropLog   time.Time
+	droppedLogged uint64
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -129,6 +136,9 @@ func NewSink(c *Client, dir string, opt SinkOptions) (*Sink, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 2
 	}
 	sp, err := openSpool(dir, opt.SpoolMax, opt.segSize)
 	if err != nil {
@@ -248,91 +258,140 @@ func (s *Sink) Stats() Stats {
 	return st
 }
 
-// ship is the shipper: it sends what the spool holds, batch by batch.
+// batch is one request's worth of rows and where it ends in the spool.
+type batch struct {
+	data []byte
+	seq  uint64
+	end  int64
+	done chan error // the send's outcome: nil once acknowledged
+}
+
+// ship is the shipper: it reads batches from the spool and sends up to
+// Concurrency of them at once; acker moves the checkpoint past them in
+// spool order, each once VictoriaLogs acknowledged it and every batch
+// before it.
 func (s *Sink) ship() {
 	defer close(s.done)
-	tick := time.NewTicker(s.opt.FlushInterval)
-	defer tick.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	go func() {
 		<-s.stop
 		cancel()
 	}()
-	var zbuf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
-	failing := false
+	window := make(chan *batch, s.opt.Concurrency-1)
+	acked := make(chan struct{})
+	go s.acker(window, acked)
+	defer func() {
+		close(window)
+		<-acked
+		cancel()
+	}()
+	tick := time.NewTicker(s.opt.FlushInterval)
+	defer tick.Stop()
 	for {
-		data, seq, end, err := s.sp.next(s.opt.BatchBytes)
+		data, seq, end, ok, err := s.sp.next(s.opt.BatchBytes)
 		if err != nil {
-			s.fail(err, &failing)
+			s.fail(err)
 			if !s.sleep(ctx, s.opt.MaxBackoff) {
 				return
 			}
 			continue
 		}
-		if len(data) == 0 {
+		if !ok {
 			select {
 			case <-s.stop:
 				return
 			case <-s.sp.notify:
 			case <-tick.C:
 				if err := s.sp.writeOut(); err != nil {
-					s.fail(err, &failing)
+					s.fail(err)
 				}
 			}
 			continue
 		}
-		body := data
-		if !s.opt.NoCompress {
-			zbuf.Reset()
-			zw.Reset(&zbuf)
-			_, _ = zw.Write(data)
-			_ = zw.Close()
-			body = zbuf.Bytes()
+		b := &batch{data: data, seq: seq, end: end, done: make(chan error, 1)}
+		if len(data) == 0 {
+			b.done <- nil
+		} else {
+			go s.send(ctx, b)
 		}
-		backoff := s.opt.MinBackoff
-		for {
-			err := s.client.insert(ctx, body, !s.opt.NoCompress)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			s.retried.Add(1)
-			s.fail(err, &failing)
-			if !s.sleep(ctx, backoff) {
-				return
-			}
-			backoff *= 2
-			if backoff > s.opt.MaxBackoff {
-				backoff = s.opt.MaxBackoff
-			}
+		select {
+		case window <- b:
+		case <-s.stop:
+			return
 		}
-		if err := s.sp.ack(seq, end); err != nil {
-			s.fail(err, &failing)
+	}
+}
+
+// acker acknowledges batches in spool order.
+func (s *Sink) acker(window <-chan *batch, acked chan<- struct{}) {
+	defer close(acked)
+	stopped := false
+	for b := range window {
+		err := <-b.done
+		if err != nil || stopped {
+			stopped = true // stopping: this batch and the later ones stay spooled
+			continue
 		}
-		s.shipped.Add(uint64(bytes.Count(data, []byte{'\n'})))
-		s.batches.Add(1)
-		s.lastSuccess.Store(time.Now().UnixNano())
+		if len(b.data) > 0 {
+			// Counted before the checkpoint moves, so that a Drain that
+			// sees nothing unacknowledged sees these counts too.
+			s.shipped.Add(uint64(bytes.Count(b.data, []byte{'\n'})))
+			s.batches.Add(1)
+			s.lastSuccess.Store(time.Now().UnixNano())
+		}
+		if err := s.sp.ack(b.seq, b.end); err != nil {
+			s.fail(err)
+		}
+		if len(b.data) == 0 {
+			continue
+		}
 		s.mu.Lock()
 		s.lastErr = ""
+		recovered := s.failing
+		s.failing = false
 		s.mu.Unlock()
-		if failing {
-			failing = false
+		if recovered {
 			s.log.Info("VictoriaLogs accepts batches again", "spooled_bytes", s.sp.unacked())
 		}
 	}
 }
 
-func (s *Sink) fail(err error, failing *bool) {
+// send posts b until VictoriaLogs acknowledges it, retrying with backoff;
+// it gives up only when the sink stops.
+func (s *Sink) send(ctx context.Context, b *batch) {
+	body := b.data
+	if !s.opt.NoCompress {
+		body = zstdEncoder.EncodeAll(b.data, make([]byte, 0, len(b.data)/4))
+	}
+	backoff := s.opt.MinBackoff
+	for {
+		err := s.client.insert(ctx, body, !s.opt.NoCompress)
+		if err == nil {
+			b.done <- nil
+			return
+		}
+		if ctx.Err() != nil {
+			b.done <- ctx.Err()
+			return
+		}
+		s.retried.Add(1)
+		s.fail(err)
+		if !s.sleep(ctx, backoff) {
+			b.done <- ctx.Err()
+			return
+		}
+		backoff = min(2*backoff, s.opt.MaxBackoff)
+	}
+}
+
+func (s *Sink) fail(err error) {
 	s.mu.Lock()
 	s.lastErr = err.Error()
+	first := !s.failing
+	s.failing = true
 	s.mu.Unlock()
-	if !*failing {
+	if first {
 		s.log.Warn("cannot ship to VictoriaLogs; events wait in the spool and are retried", "err", err)
-		*failing = true
 	}
 }
 
@@ -349,8 +408,11 @@ func (s *Sink) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// zstdEncoder compresses batches (EncodeAll is safe for concurrent use).
+var zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+
 // insert posts one batch of rows to /insert/jsonline.
-func (c *Client) insert(ctx context.Context, body []byte, gzipped bool) error {
+func (c *Client) insert(ctx context.Context, body []byte, compressed bool) error {
 	u := c.endpoint("/insert/jsonline")
 	u.RawQuery = url.Values{"_stream_fields": {strings.Join(StreamFields, ",")}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, "POST", u.String(), bytes.NewReader(body))
@@ -359,8 +421,8 @@ func (c *Client) insert(ctx context.Context, body []byte, gzipped bool) error {
 	}
 	// Without this type VictoriaLogs answers 200 and stores nothing.
 	req.Header.Set("Content-Type", "application/stream+json")
-	if gzipped {
-		req.Header.Set("Content-Encoding", "gzip")
+	if compressed {
+		req.Header.Set("Content-Encoding", "zstd")
 	}
 	resp, err := c.do(req)
 	if err != nil {

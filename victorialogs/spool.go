@@ -45,6 +45,8 @@ type spool struct {
 	buf     []byte // rows not yet written to the file
 	rseq    uint64 // checkpoint: segment and offset of the first unacknowledged byte
 	roff    int64
+	cseq    uint64 // read cursor: where next reads (at or after the checkpoint)
+	coff    int64
 	pending int64 // unacknowledged bytes (written or buffered)
 	torn    int64 // bytes of cut lines skipped at the end of sealed segments
 	notify  chan struct{}
@@ -149,6 +151,7 @@ func (s *spool) load() error {
 		s.pending += sg.size
 	}
 	s.pending -= s.roff
+	s.cseq, s.coff = s.rseq, s.roff
 	return s.openSegment()
 }
 
@@ -244,65 +247,77 @@ func (s *spool) rollLocked() error {
 	return s.openSegment()
 }
 
-// next returns up to max bytes of whole rows from the checkpoint on, and
-// where they end. It returns no data when nothing is unacknowledged.
-func (s *spool) next(max int) (data []byte, seq uint64, end int64, err error) {
-	for {
-		s.mu.Lock()
-		seq, off := s.rseq, s.roff
-		var limit int64
-		isSealed := len(s.sealed) > 0 && s.sealed[0].seq == seq
-		if isSealed {
-			limit = s.sealed[0].size
-		} else {
-			limit = s.wsize
-		}
-		if isSealed && off >= limit {
-			// A sealed segment read to its end: move on.
-			s.advanceLocked(seq, limit)
-			s.mu.Unlock()
-			continue
-		}
-		s.mu.Unlock()
-		if off >= limit {
-			return nil, seq, off, nil
-		}
-		n := limit - off
-		if n > int64(max) {
-			n = int64(max)
-		}
-		f, err := os.Open(filepath.Join(s.dir, segName(seq)))
-		if err != nil {
-			return nil, seq, off, err
-		}
-		buf := make([]byte, n)
-		k, err := f.ReadAt(buf, off)
-		f.Close()
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, seq, off, err
-		}
-		buf = buf[:k]
-		cut := bytes.LastIndexByte(buf, '\n')
-		if cut < 0 {
-			if isSealed && off+int64(k) >= limit {
-				// The end of a segment cut by a crash: no row to send.
-				s.mu.Lock()
-				s.torn += int64(k)
-				s.pending -= int64(k)
-				s.advanceLocked(seq, limit)
-				s.mu.Unlock()
-				continue
+// next returns the rows from the read cursor on, up to max bytes of
+// whole rows, and moves the cursor past them. A batch is within one
+// segment; acknowledge batches with ack in the order next returned them.
+// A batch may hold no rows but still move the cursor (the end of a
+// segment, or a row cut by a crash there): acknowledge it too. ok is false
+// when there is nothing to read now.
+func (s *spool) next(max int) (data []byte, seq uint64, end int64, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seq, off := s.cseq, s.coff
+	isSealed := seq < s.wseq
+	var limit int64
+	if isSealed {
+		limit = -1
+		for _, sg := range s.sealed {
+			if sg.seq == seq {
+				limit = sg.size
 			}
-			return nil, seq, off, nil // a row is still being written
 		}
-		return buf[:cut+1], seq, off + int64(cut+1), nil
+		if limit < 0 {
+			// Removed already (acknowledged): go on with the next one.
+			s.cseq, s.coff = seq+1, 0
+			return nil, seq, 0, true, nil
+		}
+	} else {
+		limit = s.wsize
 	}
+	if isSealed && off >= limit {
+		s.cseq, s.coff = seq+1, 0
+		return nil, seq, limit, true, nil
+	}
+	if off >= limit {
+		return nil, seq, off, false, nil
+	}
+	n := limit - off
+	if n > int64(max) {
+		n = int64(max)
+	}
+	f, err := os.Open(filepath.Join(s.dir, segName(seq)))
+	if err != nil {
+		return nil, seq, off, false, err
+	}
+	buf := make([]byte, n)
+	k, err := f.ReadAt(buf, off)
+	f.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, seq, off, false, err
+	}
+	buf = buf[:k]
+	cut := bytes.LastIndexByte(buf, '\n')
+	if cut < 0 {
+		if isSealed && off+int64(k) >= limit {
+			// The end of a segment cut by a crash: no row to send.
+			s.torn += int64(k)
+			s.cseq, s.coff = seq+1, 0
+			return nil, seq, limit, true, nil
+		}
+		return nil, seq, off, false, nil // a row is still being written
+	}
+	s.coff = off + int64(cut+1)
+	return buf[:cut+1], seq, s.coff, true, nil
 }
 
-// ack records that everything up to (seq, end) was acknowledged.
+// ack records that everything up to (seq, end) was acknowledged; a
+// segment acknowledged to its end is removed.
 func (s *spool) ack(seq uint64, end int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if seq < s.rseq {
+		return nil // the end of a segment already removed
+	}
 	if seq != s.rseq || end < s.roff {
 		return fmt.Errorf("spool: acknowledgement (%d, %d) out of order (at %d, %d)", seq, end, s.rseq, s.roff)
 	}

@@ -22,11 +22,11 @@ func readAll(t *testing.T, s *spool, batch int) string {
 	t.Helper()
 	var got strings.Builder
 	for {
-		data, seq, end, err := s.next(batch)
+		data, seq, end, ok, err := s.next(batch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(data) == 0 {
+		if !ok {
 			return got.String()
 		}
 		got.Write(data)
@@ -59,8 +59,8 @@ func TestSpoolOrderAndRestart(t *testing.T) {
 	// Read and acknowledge about half.
 	var got strings.Builder
 	for got.Len() < len(strings.Join(all[:60], "")) {
-		data, seq, end, err := s.next(500)
-		if err != nil || len(data) == 0 {
+		data, seq, end, ok, err := s.next(500)
+		if err != nil || !ok {
 			t.Fatalf("next: %v %q", err, data)
 		}
 		got.Write(data)
