@@ -100,13 +100,25 @@ func (s *Store) Search(ctx context.Context, q index.Query, opt index.SearchOptio
 	default:
 		return index.Result{}, fmt.Errorf("%w: --remote sorts by end only (VictoriaLogs orders strings naturally, not as the local index does), not by %q", index.ErrBadQuery, opt.Sort)
 	}
-	total, err := s.total(ctx, f)
-	if err != nil {
-		return index.Result{}, err
+	// The total and the rows are asked for at once.
+	type count struct {
+		n   uint64
+		err error
 	}
-	res := index.Result{Total: total}
-	if total == 0 {
-		return res, nil
+	totalc := make(chan count, 1)
+	go func() {
+		n, err := s.total(ctx, f)
+		totalc <- count{n, err}
+	}()
+	var res index.Result
+	var totalErr error
+	gotTotal := false
+	total := func() (uint64, error) {
+		if !gotTotal {
+			c := <-totalc
+			res.Total, totalErr, gotTotal = c.n, c.err, true
+		}
+		return res.Total, totalErr
 	}
 	// Duplicates of an event share its _time and sk, so in this order
 	// they are adjacent: keep the first of each run. With a limit, rows
@@ -144,7 +156,11 @@ func (s *Store) Search(ctx context.Context, q index.Query, opt index.SearchOptio
 		if err != nil {
 			return res, err
 		}
-		if opt.Limit > 0 && len(evs) < opt.Limit && rows == limit && uint64(len(evs)) < total {
+		n, err := total()
+		if err != nil {
+			return index.Result{}, err
+		}
+		if opt.Limit > 0 && len(evs) < opt.Limit && rows == limit && uint64(len(evs)) < n {
 			limit += 2 * (opt.Limit - len(evs))
 			continue
 		}
