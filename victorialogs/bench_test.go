@@ -94,8 +94,9 @@ func BenchmarkShip(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	var writeTime, total time.Duration
+	var sent uint64
 	for i := 0; i < b.N; i++ {
-		s, err := NewSink(c, b.TempDir(), SinkOptions{NoCompress: os.Getenv("SSHWHY_BENCH_NOCOMPRESS") != "", Concurrency: envInt("SSHWHY_BENCH_CONC", 2)})
+		s, err := NewSink(c, b.TempDir(), SinkOptions{Compress: os.Getenv("SSHWHY_BENCH_COMPRESS") != "", Concurrency: envInt("SSHWHY_BENCH_CONC", 2)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -113,9 +114,11 @@ func BenchmarkShip(b *testing.B) {
 			b.Fatal(err)
 		}
 		total += time.Since(start)
-		if st := s.Stats(); st.Shipped != uint64(len(evs)) {
+		st := s.Stats()
+		if st.Shipped != uint64(len(evs)) {
 			b.Fatalf("shipped %d of %d", st.Shipped, len(evs))
 		}
+		sent += st.SentBytes
 		s.Close()
 	}
 	b.StopTimer()
@@ -127,6 +130,7 @@ func BenchmarkShip(b *testing.B) {
 	b.ReportMetric(n/total.Seconds(), "events/s")
 	b.ReportMetric(n/writeTime.Seconds(), "spooled-events/s")
 	b.ReportMetric(float64(rowBytes)/float64(len(evs)), "row-bytes/event")
+	b.ReportMetric(float64(sent)/n, "sent-bytes/event")
 	b.ReportMetric(float64(len(evs)), "events")
 	if got := srv.WaitRows(streamFilter, len(evs)*b.N, time.Minute); got != len(evs)*b.N {
 		b.Fatalf("engine holds %d rows, want %d", got, len(evs)*b.N)

@@ -148,6 +148,23 @@ func TestShip(t *testing.T) {
 	if res.Total != 500 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("total %d; got %d events, first diff:\n%s", res.Total, len(got), firstDiff(got, want))
 	}
+	// Compressed (zstd): the same rows arrive, in fewer bytes.
+	srv2 := vltest.Start(t, vltest.Options{})
+	z := newTestSink(t, srv2.URL, t.TempDir(), SinkOptions{Compress: true}, ClientOptions{})
+	for _, ev := range evs {
+		z.Write(ev)
+	}
+	drain(t, z, 20*time.Second)
+	if n := srv2.WaitRows(streamFilter, len(evs), 10*time.Second); n != len(evs) {
+		t.Errorf("compressed: %d rows stored, want %d", n, len(evs))
+	}
+	c2, _ := NewClient(srv2.URL, ClientOptions{})
+	if got2, _ := searchAll(t, NewStore(c2), index.Query{}); strings.Join(got2, "\n") != strings.Join(want, "\n") {
+		t.Errorf("compressed: other events:\n%s", firstDiff(got2, want))
+	}
+	if zs := z.Stats(); zs.SentBytes == 0 || zs.SentBytes*3 > s.Stats().SentBytes {
+		t.Errorf("compressed %d bytes, plain %d", zs.SentBytes, s.Stats().SentBytes)
+	}
 	// The _msg is a one-line, escaped summary.
 	lines, err := srv.Query(context.Background(), `id:=`+quote(evs[2].ID)+` | fields _msg`)
 	if err != nil || len(lines) != 1 || !strings.Contains(lines[0], `client_timeout \\x1b]0;owned\\ax from 6.6.6.6 port 22@::ffff:198.51.100.3 port 40002 on web2`) {

@@ -92,6 +92,7 @@ type shipFlags struct {
 	ca       string
 	spoolMax string
 	wait     time.Duration
+	compress bool
 }
 
 func addShipFlags(cmd *cobra.Command) *shipFlags {
@@ -101,6 +102,7 @@ func addShipFlags(cmd *cobra.Command) *shipFlags {
 	f.StringVar(&s.authFile, "ship-auth-file", "", "credentials `FILE` for --ship (user=/password= or token= lines; mode 0600)")
 	f.StringVar(&s.ca, "ca", "", "with an https --ship: CA certificates `FILE` (PEM) instead of the system roots")
 	f.StringVar(&s.spoolMax, "spool-max", "1GiB", "most bytes waiting in each --ship spool; events past it are dropped and counted")
+	f.BoolVar(&s.compress, "ship-compress", false, "compress --ship batches (zstd): several times fewer bytes on the wire for some CPU on both ends; for slow links")
 	f.DurationVar(&s.wait, "ship-wait", time.Minute, "at the end, how long to wait for VictoriaLogs to take what is spooled (the rest stays spooled for the next run)")
 	return s
 }
@@ -137,7 +139,7 @@ func (s *shipFlags) open(dataDir string, log io.Writer) (*shippers, error) {
 			sh.close()
 			return nil, clientError("--ship", err)
 		}
-		sink, err := victorialogs.NewSink(c, victorialogs.SpoolDir(dataDir, c.URL()), victorialogs.SinkOptions{SpoolMax: max, Logger: lg})
+		sink, err := victorialogs.NewSink(c, victorialogs.SpoolDir(dataDir, c.URL()), victorialogs.SinkOptions{SpoolMax: max, Compress: s.compress, Logger: lg})
 		if err != nil {
 			sh.close()
 			return nil, err

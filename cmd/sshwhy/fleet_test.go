@@ -304,7 +304,7 @@ func TestFleetAuthAndTLS(t *testing.T) {
 		t.Errorf("search with credentials: %v\n%s\nwant\n%s", err, out, want)
 	}
 
-	// https: a certificate of our own CA.
+	// https: a certificate of our own CA (and compressed batches).
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writeSelfSigned(t, cert, key)
@@ -312,7 +312,7 @@ func TestFleetAuthAndTLS(t *testing.T) {
 	if !strings.HasPrefix(tls.URL, "https://") {
 		t.Fatalf("TLS server at %s", tls.URL)
 	}
-	_, summary, err = runCmd(t, "", "index", "--data", data, "--ship", "victorialogs="+tls.URL, "--ca", cert, sampleLog)
+	_, summary, err = runCmd(t, "", "index", "--data", data, "--ship", "victorialogs="+tls.URL, "--ca", cert, "--ship-compress", sampleLog)
 	if err != nil || !strings.Contains(summary, "shipped 30 events") {
 		t.Fatalf("https with --ca: %v\n%s", err, summary)
 	}
