@@ -335,6 +335,7 @@ func TestFleetKill9(t *testing.T) {
 	srv := vltest.Start(t, vltest.Options{})
 	log := fleetLog(t, 150000, 11)
 	data := filepath.Join(t.TempDir(), "data")
+	killed := 0
 	run := func(killAfter time.Duration) {
 		cmd := exec.Command(bin, "index", "--data", data, "--no-compact", "--ship", "victorialogs="+srv.URL, log)
 		var errb bytes.Buffer
@@ -354,6 +355,8 @@ func TestFleetKill9(t *testing.T) {
 		timer.Stop()
 		if err == nil {
 			t.Logf("run finished before the kill at %v", killAfter)
+		} else {
+			killed++
 		}
 	}
 	for _, d := range []time.Duration{300 * time.Millisecond, 900 * time.Millisecond, 1500 * time.Millisecond} {
@@ -375,6 +378,9 @@ func TestFleetKill9(t *testing.T) {
 		t.Fatalf("VictoriaLogs holds %d rows, fewer than the %d events", rows, total)
 	}
 	t.Logf("%d events, %d rows stored (duplicates from the killed runs: %d)", total, rows, rows-total)
+	if killed < 2 || rows == total {
+		t.Errorf("%d runs killed, %d duplicate rows: the test did not interrupt shipping", killed, rows-total)
+	}
 	got, _, err := runCmd(t, "", "search", "--remote", "victorialogs="+srv.URL, "--count-by", "cause", "--format", "json")
 	if err != nil || got != want {
 		t.Errorf("remote counts (%v):\n%s\nlocal:\n%s", err, got, want)
