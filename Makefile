@@ -4,6 +4,9 @@
 GO          ?= go
 BIN         := bin/sshwhy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The real VictoriaLogs the fleet tests start (victorialogs/vltest): a
+# single node and a two-node cluster on loopback.
+VICTORIALOGS := github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.2
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 # Debian packages: libsystemd-dev to build (sdjournal, cgo); the rest are the
 # real parts the tests drive (sshd, ssh, journald, rsyslog, sshpass, nc,
@@ -40,6 +43,8 @@ deps-build:
 deps-test: deps-build
 	$(call apt-install,$(APT_TEST))
 	@[ -x $(GOBIN)/staticcheck ] || $(GO) install $(STATICCHECK)
+	@$(GO) version -m $(GOBIN)/victoria-logs 2>/dev/null | grep -q "mod.*VictoriaLogs.*$(lastword $(subst @, ,$(VICTORIALOGS)))" || \
+		{ echo "installing $(VICTORIALOGS)"; GOBIN=$(GOBIN) $(GO) install $(VICTORIALOGS); }
 
 deps-bench: deps-build
 	$(call apt-install,$(APT_BENCH))

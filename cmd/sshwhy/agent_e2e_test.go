@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,7 +152,7 @@ func (a *liveAgent) check(t *testing.T, want []event) {
 	if len(open)+len(got) < len(want) {
 		t.Errorf("the agent follows %d open connections and indexed %d events; classify has %d in all", len(open), len(got), len(want))
 	}
-	t.Log(fmt.Sprintf("agent: %d events, %d open", len(got), len(open)))
+	t.Logf("agent: %d events, %d open", len(got), len(open))
 }
 
 // silentEnd tells an event the wall clock ended (no line states its

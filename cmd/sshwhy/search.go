@@ -47,6 +47,7 @@ type searchFlags struct {
 	socket       string
 	socketSet    bool // --socket given
 	dataSet      bool // --data given
+	remote       *remoteFlags
 }
 
 func newSearchCmd() *cobra.Command {
@@ -122,6 +123,7 @@ orders by end, duration_s, auth_failures, cause, user, src_ip or host
 	f.DurationVar(&fl.openTimeout, "open-timeout", time.Second, "how long to wait for a day being written by sshwhy index")
 	f.BoolVar(&fl.open, "open", false, "search the connections that have not ended yet (the agent's, else those the last sshwhy index left open) instead of the ended ones")
 	f.StringVar(&fl.socket, "socket", agent.DefaultSocket, "search through the agent listening on this unix socket `PATH` when one runs (- never); without --socket, an explicit --data reads that directory itself")
+	fl.remote = addRemoteFlags(cmd) // fleet.go
 	return cmd
 }
 
@@ -446,6 +448,12 @@ func csvSafe(s string) string {
 // directory itself; with --open, the connections not ended yet, from the
 // agent or from the checkpoint the last sshwhy index saved.
 func (fl *searchFlags) searcher(ctx context.Context) (index.Searcher, func(), error) {
+	if remote, err := openRemote(fl.remote); remote != nil || err != nil {
+		if fl.open && err == nil {
+			return nil, nil, usageError{errors.New("--open and --remote do not combine: open connections stay on each host until they end")}
+		}
+		return remote, func() { remote.Close() }, err
+	}
 	if fl.dataDir == "" {
 		fl.dataDir = index.DefaultDir()
 	}
