@@ -4,6 +4,9 @@
 GO          ?= go
 BIN         := bin/sshwhy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The real VictoriaLogs the fleet tests start (victorialogs/vltest): a
+# single node and a two-node cluster on loopback.
+VICTORIALOGS := github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.2
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 # What --version says (cmd/sshwhy/version.go); the package version comes
 # from git (packaging/version.sh), or give it: make package VERSION=1.2.0.
@@ -29,7 +32,7 @@ PKG_CGO_LDFLAGS := -Wl,-z,relro -Wl,-z,now
 # real parts the tests drive (sshd, ssh, journald, rsyslog, sshpass, nc,
 # chromium for the HTML report, man-db for the man pages).
 APT_BUILD   := libsystemd-dev pkg-config gcc
-APT_TEST    := openssh-server openssh-client rsyslog sshpass netcat-openbsd systemd procps util-linux iproute2 chromium man-db
+APT_TEST    := openssh-server openssh-client rsyslog sshpass netcat-openbsd systemd procps util-linux iproute2 chromium logrotate man-db
 APT_BENCH   := fail2ban time
 # make install-test: a Debian 12 root to install the .deb into, lintian,
 # and rpm to read the .rpm.
@@ -63,6 +66,8 @@ deps-build:
 deps-test: deps-build
 	$(call apt-install,$(APT_TEST))
 	@[ -x $(GOBIN)/staticcheck ] || $(GO) install $(STATICCHECK)
+	@$(GO) version -m $(GOBIN)/victoria-logs 2>/dev/null | grep -q "mod.*VictoriaLogs.*$(lastword $(subst @, ,$(VICTORIALOGS)))" || \
+		{ echo "installing $(VICTORIALOGS)"; GOBIN=$(GOBIN) $(GO) install $(VICTORIALOGS); }
 
 deps-bench: deps-build
 	$(call apt-install,$(APT_BENCH))

@@ -311,9 +311,14 @@ func (a *Agent) Status() Status {
 // indexSink writes events into the index.
 type indexSink struct{ w *index.Writer }
 
-func (s indexSink) Write(e *classify.Event) error { return s.w.Add(e) }
-func (s indexSink) Flush() error                  { return s.w.Flush() }
-func (s indexSink) Close() error                  { return nil }
+func (s indexSink) Write(e *classify.Event) error {
+	if e.Open {
+		return nil // open connections live in the checkpoint until they end
+	}
+	return s.w.Add(e)
+}
+func (s indexSink) Flush() error { return s.w.Flush() }
+func (s indexSink) Close() error { return nil }
 
 // dirSearcher searches the data directory with a Reader per request.
 // TODO(lead): replace with the index's shared store so that shards the

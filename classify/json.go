@@ -3,6 +3,7 @@ package classify
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -98,10 +99,18 @@ func appendDigits(dst []byte, n, width int) []byte {
 func AppendJSON(b []byte, ev *Event) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, ev.ID)
-	b = append(b, `,"start":`...)
-	b = appendTime(b, ev.Start, ev.Prec)
+	if !ev.Start.IsZero() {
+		b = append(b, `,"start":`...)
+		b = appendTime(b, ev.Start, ev.Prec)
+	}
 	b = append(b, `,"end":`...)
 	b = appendTime(b, ev.End, ev.Prec)
+	if ev.StartUnknown {
+		b = append(b, `,"start_unknown":true`...)
+	}
+	if ev.Open {
+		b = append(b, `,"open":true`...)
+	}
 	if ev.Host != "" {
 		b = append(b, `,"host":`...)
 		b = appendString(b, ev.Host)
@@ -130,10 +139,14 @@ func AppendJSON(b []byte, ev *Event) []byte {
 		b = append(b, `,"user":`...)
 		b = appendString(b, ev.User)
 	}
-	b = append(b, `,"cause":`...)
-	b = appendString(b, string(ev.Cause))
-	b = append(b, `,"confidence":`...)
-	b = appendString(b, string(ev.Confidence))
+	if ev.Cause != "" {
+		b = append(b, `,"cause":`...)
+		b = appendString(b, string(ev.Cause))
+	}
+	if ev.Confidence != "" {
+		b = append(b, `,"confidence":`...)
+		b = appendString(b, string(ev.Confidence))
+	}
 	b = append(b, `,"phase":`...)
 	b = appendString(b, string(ev.Phase))
 	if ev.Detail != "" {
@@ -156,8 +169,10 @@ func AppendJSON(b []byte, ev *Event) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, `,"duration_s":`...)
-	b = strconv.AppendFloat(b, ev.DurationS, 'f', -1, 64)
+	if !ev.StartUnknown {
+		b = append(b, `,"duration_s":`...)
+		b = strconv.AppendFloat(b, ev.DurationS, 'f', -1, 64)
+	}
 	b = append(b, `,"lines":[`...)
 	for i, s := range ev.Lines {
 		if i > 0 {
@@ -218,21 +233,12 @@ func parseTime(raw json.RawMessage) (time.Time, int8, error) {
 		return t, 0, err
 	}
 	prec := int8(0)
-	if i := indexByte(s, '.'); i >= 0 {
+	if i := strings.IndexByte(s, '.'); i >= 0 {
 		for j := i + 1; j < len(s) && s[j] >= '0' && s[j] <= '9'; j++ {
 			prec++
 		}
 	}
 	return t, prec, nil
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func appendTime(b []byte, t time.Time, prec int8) []byte {

@@ -5,8 +5,10 @@
 // against the rules (package rules); the match is an observation about one
 // connection. Connections are keyed by (host, pid) and by (host, ip, port),
 // because the lines of one connection come from several processes: sshd's
-// per-connection monitor, its post-auth child, and the listener. The
-// design is in causes.md ("The state machine").
+// per-connection monitor, its post-auth child, and the listener. Older
+// sshds (before 7.2) write some lines without the peer's port, from a
+// child process's own pid: join.go joins those. The design is in
+// causes.md ("The state machine").
 //
 // The Machine is single-threaded and streaming: memory is bounded by the
 // connections open at once, never by the input size.
@@ -53,6 +55,13 @@ type Stats struct {
 	Truncated int64 // lines cut at the reader's length limit
 	Events    int64
 	ByCause   map[cause.Cause]int64
+	// Unjoined counts connection endings that could not be joined to the
+	// connection they end: a post-auth process's ending (written without
+	// the peer's port) while several sessions from its address were open
+	// and no PAM line named one. Each became an event of its own; the
+	// sessions stay open. A non-zero count is worth a look (--unmatched
+	// does not show these: the lines matched).
+	Unjoined int64
 }
 
 // Machine is the per-connection state machine.
@@ -62,11 +71,13 @@ type Machine struct {
 	emit  func(*Event)
 	stats Stats
 
-	byPID  map[pidKey]*conn
-	byAddr map[addrKey]*conn
-	live   map[*conn]struct{}
-	dead   []*conn // ended connections, in end order, until their linger expires
-	known  knownClients
+	byPID     map[pidKey]*conn
+	byAddr    map[addrKey]*conn
+	live      connList     // open connections, least recently active first (clock.go)
+	deadlines deadlineHeap // unauthenticated connections, by when silence ends them
+	dead      []*conn      // ended connections, in end order, until their linger expires
+	known     knownClients
+	family    family // child processes without a port (join.go)
 
 	now        time.Time // latest log time seen
 	lastSweep  time.Time
@@ -93,14 +104,18 @@ type addrKey struct {
 type conn struct {
 	host, program, source string
 	pid                   int
-	pids                  []int // further pids (post-auth child)
+	pids                  []int // further pids (children)
 	client                bool
-	ip                    string
-	port                  int // -1 until known
+	ip                    string // canonical address, or sshd's text when it is none (ipOK false)
+	ipOK                  bool
+	remote                string // sshd's text for the peer when it is no address or has a zone
+	port                  int    // -1 until known
 	user                  string
 	start, last, end      time.Time
 	prec                  int8
 	authed                bool
+	attempted             bool // a user-auth request was made (a user was named, a method tried)
+	authSeen              bool // the line saying it authenticated ("Accepted ...") is in the input
 	failures              int
 	methods               []string
 	lines                 []string
@@ -108,20 +123,45 @@ type conn struct {
 	closed                bool // a rule said the peer is gone
 	ended                 bool
 
+	// Children joined by address (join.go): the pre-auth child's pid
+	// (before OpenSSH 5.9) and the post-auth child's (before 7.2).
+	preChild, postChild int
+	// orphan marks the lines of a post-auth process whose session is not
+	// known yet; ended, it waits in Machine.family for the session's PAM
+	// line instead of becoming an event.
+	orphan bool
+	// joinNote says how an ending was joined when the join was a guess.
+	joinNote string
+
 	best     verdict // strongest cause stated by a line
 	bestWeak verdict // strongest weak cause
 	hostKey  bool    // ended by a line that allows the host-key inference
+
+	prev, next *conn // in Machine.live
+	listed     bool  // in Machine.live
+	watched    bool  // on Machine.deadlines
 }
 
+// verdict is a cause a line (or the machine) gave its connection.
 type verdict struct {
 	c        cause.Cause
+	pre      cause.Cause // the cause before authentication, when it differs
 	rule     string
 	detail   string
 	inferred bool // deduced by the machine, not stated by a line
 }
 
+// of returns the verdict's cause for a connection that did (or did not)
+// authenticate.
+func (v *verdict) of(authed bool) cause.Cause {
+	if !authed && v.pre != "" {
+		return v.pre
+	}
+	return v.c
+}
+
 // text is the verdict's detail for people.
-func (c *verdict) text() string { return c.detail }
+func (v *verdict) text() string { return v.detail }
 
 // New returns a Machine that calls emit for every ended connection.
 func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
@@ -138,9 +178,8 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		opt.Linger = 10 * time.Second
 	}
 	return &Machine{
-		// Sweeping walks every open connection: often enough to end grace
-		// timeouts and forget ended connections promptly, rarely enough to
-		// cost nothing per line.
+		// Sweeps end grace timeouts and forget ended connections: often
+		// enough to do so promptly, rarely enough to cost nothing per line.
 		sweepEvery: min(max(opt.LoginGraceTime/8, time.Second), opt.Linger),
 		rules:      rs,
 		opt:        opt,
@@ -148,8 +187,8 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
 		byPID:      map[pidKey]*conn{},
 		byAddr:     map[addrKey]*conn{},
-		live:       map[*conn]struct{}{},
 		known:      newKnownClients(1 << 16),
+		family:     newFamily(),
 	}, nil
 }
 
@@ -162,9 +201,6 @@ func (m *Machine) Stats() Stats {
 	}
 	return s
 }
-
-// Open reports how many connections are being followed.
-func (m *Machine) Open() int { return len(m.live) }
 
 func isClient(program string) bool { return program == "ssh" || program == "autossh" }
 
@@ -187,10 +223,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 		return
 	}
 	if l.Time.After(m.now) {
-		m.now = l.Time
-		if m.now.Sub(m.lastSweep) >= m.sweepEvery {
-			m.sweep()
-		}
+		m.Advance(l.Time)
 	}
 	mt := &m.match
 	if !g.Match(l.Message, mt) {
@@ -208,6 +241,9 @@ func (m *Machine) Feed(l *ingest.Line) {
 		return
 	}
 	m.stats.Matched++
+	if mt.Preauth && !m.family.relay[l.Host] {
+		m.family.relay[l.Host] = true
+	}
 	r := mt.Rule
 	if r.Scope == "listener" {
 		m.listener(l, mt)
@@ -226,13 +262,27 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 	f := &mt.Fields
 	client := isClient(l.Program)
 	pk := pidKey{l.Host, l.PID, client}
-	hasAddr := !client && f.IP != "" && f.Port >= 0
+	var ip string
+	var ipOK bool
+	if f.IP != "" && !client {
+		ip, ipOK = canonAddr(f.IP)
+	}
+	hasAddr := ip != "" && f.Port >= 0
 	opens := mt.Rule.Action == rules.Open
 	c := m.byPID[pk]
 	if c != nil {
-		sameAddr := !hasAddr || c.port < 0 || (c.ip == f.IP && c.port == f.Port)
+		sameAddr := true
+		switch {
+		case hasAddr && c.port >= 0:
+			sameAddr = c.ip == ip && c.port == f.Port
+		case ipOK && c.ipOK:
+			sameAddr = c.ip == ip // no port: the address alone
+		}
 		switch {
 		case c.ended && sameAddr && !opens && l.Time.Sub(c.end) <= m.opt.Linger:
+			if c.orphan {
+				c.addLine(l.Raw, m.opt.MaxLines) // still waiting for its session: evidence
+			}
 			return nil // e.g. PAM's session close after the close line
 		case c.ended:
 			c = nil // pid reused after the old connection ended
@@ -244,7 +294,7 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 		}
 	}
 	if c == nil && hasAddr {
-		if c2 := m.byAddr[addrKey{l.Host, f.IP, f.Port}]; c2 != nil {
+		if c2 := m.byAddr[addrKey{l.Host, ip, f.Port}]; c2 != nil {
 			if c2.ended {
 				if l.Time.Sub(c2.end) <= m.opt.Linger && !opens {
 					return nil
@@ -257,25 +307,60 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 			}
 		}
 	}
+	if c == nil && !hasAddr && !client && mt.Rule.Child && !mt.Preauth {
+		c = m.adopt(l, mt, ip, ipOK)
+	}
 	if c == nil {
-		c = &conn{host: l.Host, program: l.Program, source: l.Source, pid: l.PID, client: client,
-			port: -1, start: l.Time, prec: l.Prec}
-		m.byPID[pk] = c
-		m.live[c] = struct{}{}
-		if len(m.live) > m.opt.MaxOpen {
-			m.evict()
-		}
+		c = m.newConn(l)
 	}
 	if hasAddr && c.port < 0 {
-		c.ip, c.port = f.IP, f.Port
-		m.byAddr[addrKey{l.Host, f.IP, f.Port}] = c
+		c.setIP(f.IP, ip, ipOK)
+		c.port = f.Port
+		m.byAddr[addrKey{l.Host, ip, f.Port}] = c
 	}
 	return c
+}
+
+// newConn starts following the connection of l's pid.
+func (m *Machine) newConn(l *ingest.Line) *conn {
+	client := isClient(l.Program)
+	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: l.PID, client: client,
+		port: -1, start: l.Time, prec: l.Prec}
+	m.byPID[pidKey{l.Host, l.PID, client}] = c
+	m.live.pushBack(c)
+	if m.live.n > m.opt.MaxOpen {
+		m.evict()
+	}
+	return c
+}
+
+// postauthLine reports whether a match can only come from a connection
+// that authenticated: a postauth rule, or sshd's peer identifier naming
+// "user U" (set only after authentication succeeded).
+func postauthLine(mt *rules.Match) bool {
+	r := mt.Rule
+	return r.Phase == string(cause.Postauth) || mt.Fields.Preamble == "user" ||
+		r.Action == rules.SessionOpen || r.Action == rules.SessionEnd
+}
+
+// startUnknown reports whether the connection's start is not in the
+// input: it authenticated, but the line saying so is missing (the input
+// begins after it).
+func (c *conn) startUnknown() bool { return c.authed && !c.authSeen }
+
+// setIP records the peer's address: raw as sshd wrote it, ip its
+// canonical form (canonAddr).
+func (c *conn) setIP(raw, ip string, ok bool) {
+	c.ip, c.ipOK, c.remote = ip, ok, ""
+	if !ok || hasZone(raw) {
+		c.remote = raw
+	}
 }
 
 // apply records one matched line on its connection.
 func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
+	m.live.touch(c)
 	c.addLine(l.Raw, m.opt.MaxLines)
 	if !l.Time.IsZero() {
 		c.last = l.Time
@@ -284,25 +369,37 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		}
 	}
 	if c.ip == "" && f.IP != "" && !c.client {
-		c.ip = f.IP // an address without a port ("User x from IP not allowed")
+		// an address without a port ("User x from IP not allowed")
+		ip, ok := canonAddr(f.IP)
+		c.setIP(f.IP, ip, ok)
 	}
 	if f.HasUser && (c.user == "" || r.Action == rules.AuthOK) {
 		c.user = f.User
 	}
+	if postauthLine(mt) {
+		c.authed = true
+	}
+	switch {
+	case f.Preamble == "authenticating user", f.Preamble == "invalid user",
+		r.Cause == cause.AuthFailure, r.CausePreauth == cause.AuthFailure:
+		c.attempted = true
+	}
+	n := max(1, l.Repeat) // rsyslog's "message repeated N times": N more of the message
 	switch r.Action {
 	case rules.AuthFail:
-		c.failures++
+		c.failures += n
+		c.attempted = true
 		c.addMethod(f.Method)
 	case rules.AuthOK:
-		c.authed = true
+		c.authed, c.authSeen = true, true
 		c.addMethod(f.Method)
 		// Failures before a successful login are not why it ended.
 		c.best, c.bestWeak = verdict{}, verdict{}
 		if c.ip != "" {
 			m.known.add(c.host, c.ip)
 		}
-	case rules.SessionOpen, rules.SessionEnd:
-		c.authed = true // a PAM session exists only after authentication
+	case rules.SetUser:
+		c.attempted = true
 	case rules.Child:
 		if f.PID >= 0 {
 			k := pidKey{c.host, f.PID, false}
@@ -311,20 +408,17 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 			}
 			m.byPID[k] = c
 			c.pids = append(c.pids, f.PID)
+			c.postChild = f.PID
 		}
 	}
 	if r.Cause != "" {
-		cs := r.Cause
-		if !c.authed && r.CausePreauth != "" {
-			cs = r.CausePreauth
-		}
-		cc := verdict{c: cs, rule: r.ID, detail: mt.Detail()}
+		v := verdict{c: r.Cause, pre: r.CausePreauth, rule: r.ID, detail: mt.Detail()}
 		if r.Weak {
-			if cs.Rank() >= c.bestWeak.c.Rank() {
-				c.bestWeak = cc
+			if v.of(c.authed).Rank() >= c.bestWeak.of(c.authed).Rank() {
+				c.bestWeak = v
 			}
-		} else if cs.Rank() >= c.best.c.Rank() {
-			c.best = cc
+		} else if v.of(c.authed).Rank() >= c.best.of(c.authed).Rank() {
+			c.best = v
 		}
 	}
 	if r.Closed {
@@ -334,9 +428,13 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	case r.Ends:
 		c.hostKey = r.Infer == "host_key"
 		m.finish(c, verdict{}, false)
+	case r.Action == rules.SessionEnd && m.claim(c):
+		m.finish(c, verdict{}, false)
 	case r.Action == rules.SessionEnd:
 		m.finish(c, verdict{c: cause.ConnectionLost, rule: r.ID, inferred: true,
 			detail: "PAM session closed with no OpenSSH close line (OpenSSH 9.7 and older log nothing at INFO when the peer vanishes)"}, false)
+	default:
+		m.watch(c)
 	}
 }
 
@@ -350,7 +448,8 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 			c.addLine(l.Raw, m.opt.MaxLines)
 			c.last = l.Time
 			if c.ip == "" {
-				c.ip = f.IP
+				ip, ok := canonAddr(f.IP)
+				c.setIP(f.IP, ip, ok)
 			}
 			m.finish(c, verdict{c: cause.GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
 			return
@@ -365,8 +464,12 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 // or a grace timeout of a connection that logged nothing else.
 func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
 	f := &mt.Fields
-	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, ip: f.IP, port: f.Port,
+	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, port: f.Port,
 		start: l.Time, last: l.Time, prec: l.Prec}
+	if f.IP != "" {
+		ip, ok := canonAddr(f.IP)
+		c.setIP(f.IP, ip, ok)
+	}
 	c.addLine(l.Raw, m.opt.MaxLines)
 	m.emitConn(c, verdict{c: mt.Rule.Cause, rule: mt.Rule.ID, detail: mt.Detail()})
 }
@@ -375,7 +478,27 @@ func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
 // no line stated one, or always when force is set (a grace timeout cuts a
 // connection whatever its failed attempts said).
 func (m *Machine) finish(c *conn, alt verdict, force bool) {
+	if c.orphan {
+		m.hold(c) // a post-auth process's end waits for its session (join.go)
+		return
+	}
+	m.emitConn(c, m.verdict(c, alt, force))
+	m.retire(c)
+}
+
+// retire marks an emitted connection ended; it still absorbs trailing
+// lines until its linger expires.
+func (m *Machine) retire(c *conn) {
+	c.ended = true
+	c.end = c.last
+	m.live.remove(c)
+	m.dead = append(m.dead, c)
+}
+
+// verdict decides why c ended (see finish).
+func (m *Machine) verdict(c *conn, alt verdict, force bool) verdict {
 	var final verdict
+	weak := false
 	switch {
 	case force:
 		final = alt
@@ -383,40 +506,60 @@ func (m *Machine) finish(c *conn, alt verdict, force bool) {
 		final = c.best
 	case alt.c != "":
 		final = alt
-	case c.hostKey && c.bestWeak.c == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
-		final = verdict{c: cause.HostKeyMismatch, rule: c.bestWeak.rule, inferred: true,
+	case c.hostKey && c.bestWeak.of(c.authed) == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
+		return verdict{c: cause.HostKeyMismatch, rule: c.bestWeak.rule, inferred: true,
 			detail: "closed right after key exchange by a client that logged in before: most likely it refused a changed host key"}
 	case c.bestWeak.c != "":
-		final = c.bestWeak
+		final, weak = c.bestWeak, true
 	default:
 		final = verdict{c: cause.Unknown}
 	}
-	m.emitConn(c, final)
-	c.ended = true
-	c.end = c.last
-	delete(m.live, c)
-	m.dead = append(m.dead, c)
+	final.c, final.pre = final.of(c.authed), ""
+	// A client that leaves after a user-auth request, without a reason of
+	// its own (a probe's goodbye, or a bare "Disconnected from"), gave up
+	// authenticating: a probe is a connection without any authentication
+	// attempt (causes.md).
+	if !force && !c.authed && c.attempted && (final.c == cause.Probe || weak && final.c == cause.ProtocolError) {
+		if c.bestWeak.of(false) == cause.AuthFailure {
+			final = c.bestWeak
+			final.pre = ""
+		} else {
+			final.c = cause.AuthFailure
+			final.detail = joinDetail(final.detail, "after a user-auth request: the client gave up authenticating")
+		}
+	}
+	return final
+}
+
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 func (m *Machine) emitConn(c *conn, final verdict) {
 	conf := cause.Certain
-	if final.inferred {
+	if final.inferred || c.joinNote != "" {
 		conf = cause.Inferred
 	}
 	ev := &Event{
 		ID:           EventID(c.host, c.pid, c.port, c.start),
 		Start:        c.start,
 		End:          c.last,
+		StartUnknown: c.startUnknown(),
 		Prec:         c.prec,
 		Host:         c.host,
 		Program:      c.program,
 		PID:          c.pid,
-		SrcIP:        c.ip,
 		User:         c.user,
 		Cause:        final.c,
 		Confidence:   conf,
 		Phase:        cause.Preauth,
-		Detail:       final.text(),
+		Detail:       joinDetail(final.text(), c.joinNote),
 		Rule:         final.rule,
 		AuthFailures: c.failures,
 		AuthMethods:  c.methods,
@@ -424,13 +567,13 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 		LinesDropped: c.dropped,
 		Source:       c.source,
 	}
-	if c.port >= 0 {
-		ev.SrcPort = c.port
-	}
+	c.fillAddr(ev)
 	if c.authed {
 		ev.Phase = cause.Postauth
 	}
-	if !c.start.IsZero() && !c.last.IsZero() {
+	if c.startUnknown() {
+		ev.Start = time.Time{}
+	} else if !c.start.IsZero() && !c.last.IsZero() {
 		ev.DurationS = c.last.Sub(c.start).Seconds()
 	}
 	c.lines, c.methods = nil, nil
@@ -439,24 +582,29 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 	m.emit(ev)
 }
 
+// fillAddr sets the event's address fields: src_ip only for an address,
+// the text sshd wrote in Remote otherwise (or when it has a zone).
+func (c *conn) fillAddr(ev *Event) {
+	if c.ipOK {
+		ev.SrcIP = c.ip
+	}
+	ev.Remote = c.remote
+	if c.port >= 0 {
+		ev.SrcPort = c.port
+	}
+}
+
 // sweep ends connections whose silence proves them over and forgets ended
 // connections whose trailing lines can no longer come.
 func (m *Machine) sweep() {
 	m.lastSweep = m.now
-	var silent []*conn
-	for c := range m.live {
-		if c.authed || c.client || c.last.IsZero() {
-			continue
-		}
-		if m.now.Sub(c.start) > m.opt.LoginGraceTime+5*time.Second && m.now.Sub(c.last) > 5*time.Second {
-			silent = append(silent, c)
-		}
-	}
-	// Map order is random; events come out in a stable order.
+	silent := m.due(m.now)
+	// Events come out in a stable order.
 	sortByStart(silent)
 	for _, c := range silent {
 		m.endSilent(c)
 	}
+	m.family.expire(m)
 	m.expireDead()
 }
 
@@ -504,39 +652,77 @@ func (m *Machine) forget(c *conn) {
 
 // evict flushes the longest-silent tenth of the open connections.
 func (m *Machine) evict() {
-	all := make([]*conn, 0, len(m.live))
-	for c := range m.live {
-		all = append(all, c)
-	}
-	slices.SortFunc(all, func(a, b *conn) int { return a.last.Compare(b.last) })
-	for _, c := range all[:len(all)/10+1] {
+	for k := m.live.n/10 + 1; k > 0 && m.live.head != nil; k-- {
+		c := m.live.head
+		c.orphan = false // an evicted orphan is reported, not held
 		m.finish(c, verdict{c: cause.Unknown, rule: "evicted", detail: "too many open connections; flushed while still open"}, false)
 	}
 }
 
-// Flush ends every open connection at the end of the input, in the order
-// they started: silent unauthenticated ones past LoginGraceTime as grace
-// timeouts, the rest with what their lines said, or unknown.
+// Flush is the end of a batch of input. It ends what the log's time
+// proves over, in the order the connections started: unauthenticated
+// connections that started LoginGraceTime or more before the last line
+// (sshd has cut them; a sweep waits a few seconds longer for a late end
+// line), and those whose own lines said the peer was gone. It settles
+// post-auth endings still waiting for their session's PAM line.
+// Connections still open stay open: OpenEvents reports them, and a later
+// Feed (or a Machine restored from State) continues them.
 func (m *Machine) Flush() {
-	open := make([]*conn, 0, len(m.live))
-	for c := range m.live {
-		open = append(open, c)
-	}
-	sortByStart(open)
-	for _, c := range open {
-		switch {
-		case !c.authed && !c.client && !c.closed && !c.start.IsZero() && m.now.Sub(c.start) >= m.opt.LoginGraceTime:
-			m.endSilent(c)
-		case c.closed:
-			m.finish(c, verdict{}, false)
-		default:
-			m.finish(c, verdict{c: cause.Unknown, rule: "end-of-input", detail: "the input ended while the connection was open"}, false)
+	m.sweep()
+	var over []*conn
+	for c := m.live.head; c != nil; c = c.next {
+		if !c.authed && !c.client && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
+			over = append(over, c)
 		}
 	}
-	for _, c := range m.dead {
-		m.forget(c)
+	sortByStart(over)
+	for _, c := range over {
+		m.endSilent(c)
 	}
-	m.dead = m.dead[:0]
+	m.family.settle(m)
+}
+
+// OpenEvents returns the connections still open, in the order they
+// started, as events with Open set: no cause or confidence yet, End the
+// OpenCount is how many connections are being followed (not ended yet).
+func (m *Machine) OpenCount() int { return m.live.n }
+
+// time of their last line, and the ID they will have when they end.
+func (m *Machine) OpenEvents() []*Event {
+	open := m.live.all()
+	sortByStart(open)
+	evs := make([]*Event, 0, len(open))
+	for _, c := range open {
+		ev := &Event{
+			ID:           EventID(c.host, c.pid, c.port, c.start),
+			Start:        c.start,
+			End:          c.last,
+			StartUnknown: c.startUnknown(),
+			Open:         true,
+			Prec:         c.prec,
+			Host:         c.host,
+			Program:      c.program,
+			PID:          c.pid,
+			User:         c.user,
+			Phase:        cause.Preauth,
+			AuthFailures: c.failures,
+			AuthMethods:  slices.Clone(c.methods),
+			Lines:        slices.Clone(c.lines),
+			LinesDropped: c.dropped,
+			Source:       c.source,
+		}
+		c.fillAddr(ev)
+		if c.authed {
+			ev.Phase = cause.Postauth
+		}
+		if c.startUnknown() {
+			ev.Start = time.Time{}
+		} else if !c.start.IsZero() && !c.last.IsZero() {
+			ev.DurationS = c.last.Sub(c.start).Seconds()
+		}
+		evs = append(evs, ev)
+	}
+	return evs
 }
 
 // sortByStart orders connections by start, host and pid.

@@ -13,10 +13,14 @@ import (
 // daemon saves it together with its input positions (file offsets,
 // journal cursor) and resumes exactly where it stopped.
 type State struct {
-	Now   time.Time   `json:"now"`
-	Conns []ConnState `json:"conns"`
-	Known []Known     `json:"known"`
-	Stats Stats       `json:"stats"`
+	Now       time.Time   `json:"now"`
+	LastSweep time.Time   `json:"last_sweep,omitempty"` // the clock's last sweep: the next comes sweepEvery later
+	Conns     []ConnState `json:"conns"`
+	Known     []Known     `json:"known"`
+	// Relay lists the hosts whose sshd relays pre-auth lines with
+	// " [preauth]" (OpenSSH 5.9+), as seen in their lines.
+	Relay []string `json:"relay,omitempty"`
+	Stats Stats    `json:"stats"`
 }
 
 // Known is an address that authenticated successfully on a host.
@@ -27,40 +31,61 @@ type Known struct {
 
 // ConnState is one followed connection.
 type ConnState struct {
-	Host     string    `json:"host"`
-	Program  string    `json:"program"`
-	Source   string    `json:"source,omitempty"`
-	PID      int       `json:"pid"`
-	PIDs     []int     `json:"pids,omitempty"`
-	Client   bool      `json:"client,omitempty"`
-	IP       string    `json:"ip,omitempty"`
-	Port     int       `json:"port"`
-	User     string    `json:"user,omitempty"`
-	Start    time.Time `json:"start"`
-	Last     time.Time `json:"last"`
-	End      time.Time `json:"end,omitempty"`
-	Prec     int8      `json:"prec"`
-	Authed   bool      `json:"authed,omitempty"`
-	Failures int       `json:"failures,omitempty"`
-	Methods  []string  `json:"methods,omitempty"`
-	Lines    []string  `json:"lines,omitempty"`
-	Dropped  int       `json:"dropped,omitempty"`
-	Closed   bool      `json:"closed,omitempty"`
-	Ended    bool      `json:"ended,omitempty"`
-	HostKey  bool      `json:"host_key,omitempty"`
-	Best     [3]string `json:"best"`      // cause, rule, detail
-	BestWeak [3]string `json:"best_weak"` // cause, rule, detail
+	Host    string    `json:"host"`
+	Program string    `json:"program"`
+	Source  string    `json:"source,omitempty"`
+	PID     int       `json:"pid"`
+	PIDs    []int     `json:"pids,omitempty"`
+	Client  bool      `json:"client,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	Remote  string    `json:"remote,omitempty"`
+	Port    int       `json:"port"`
+	User    string    `json:"user,omitempty"`
+	Start   time.Time `json:"start"`
+	Last    time.Time `json:"last"`
+	End     time.Time `json:"end,omitempty"`
+	Prec    int8      `json:"prec"`
+	Authed  bool      `json:"authed,omitempty"`
+	// Attempted: a user-auth request was made. StartUnknown: authenticated,
+	// but the line saying so was not in the input.
+	Attempted    bool     `json:"attempted,omitempty"`
+	StartUnknown bool     `json:"start_unknown,omitempty"`
+	Failures     int      `json:"failures,omitempty"`
+	Methods      []string `json:"methods,omitempty"`
+	Lines        []string `json:"lines,omitempty"`
+	Dropped      int      `json:"dropped,omitempty"`
+	Closed       bool     `json:"closed,omitempty"`
+	Ended        bool     `json:"ended,omitempty"`
+	HostKey      bool     `json:"host_key,omitempty"`
+	// Children joined by address, and the orphan state (join.go): an ended
+	// orphan is waiting for its session's PAM line.
+	PreChild  int    `json:"pre_child,omitempty"`
+	PostChild int    `json:"post_child,omitempty"`
+	Orphan    bool   `json:"orphan,omitempty"`
+	JoinNote  string `json:"join_note,omitempty"`
+	// Best and BestWeak: cause, rule, detail, and the cause before
+	// authentication when it differs (a state saved before that fourth
+	// element existed restores with it empty).
+	Best     [4]string `json:"best"`
+	BestWeak [4]string `json:"best_weak"`
 }
 
 // State returns a copy of the Machine's state.
 func (m *Machine) State() State {
-	st := State{Now: m.now, Stats: m.Stats()}
-	for c := range m.live {
+	st := State{Now: m.now, LastSweep: m.lastSweep, Stats: m.Stats()}
+	for c := m.live.head; c != nil; c = c.next {
 		st.Conns = append(st.Conns, c.state())
 	}
 	for _, c := range m.dead {
 		st.Conns = append(st.Conns, c.state())
 	}
+	for _, c := range m.family.held {
+		st.Conns = append(st.Conns, c.state())
+	}
+	for h := range m.family.relay {
+		st.Relay = append(st.Relay, h)
+	}
+	slices.Sort(st.Relay)
 	for _, gen := range []map[addrKey]struct{}{m.known.old, m.known.cur} {
 		for k := range gen {
 			st.Known = append(st.Known, Known{Host: k.host, IP: k.ip})
@@ -72,31 +97,58 @@ func (m *Machine) State() State {
 // Restore replaces the Machine's state with st (from State, possibly of
 // another process).
 func (m *Machine) Restore(st State) {
-	m.now, m.lastSweep = st.Now, st.Now
+	m.now, m.lastSweep = st.Now, st.LastSweep
+	if m.lastSweep.IsZero() {
+		m.lastSweep = st.Now // a state saved before LastSweep existed
+	}
 	m.stats = st.Stats
 	if m.stats.ByCause == nil {
 		m.stats.ByCause = map[cause.Cause]int64{}
 	}
 	m.byPID = map[pidKey]*conn{}
 	m.byAddr = map[addrKey]*conn{}
-	m.live = map[*conn]struct{}{}
+	m.live = connList{}
+	m.deadlines = nil
 	m.dead = nil
+	m.family = newFamily()
+	for _, h := range st.Relay {
+		m.family.relay[h] = true
+	}
+	var live []*conn
 	for _, cs := range st.Conns {
 		c := restoreConn(cs)
-		for _, pid := range append([]int{c.pid}, c.pids...) {
-			m.byPID[pidKey{c.host, pid, c.client}] = c
-		}
-		if c.port >= 0 {
-			m.byAddr[addrKey{c.host, c.ip, c.port}] = c
-		}
-		if c.ended {
+		switch {
+		case c.ended && c.orphan:
+			m.family.held = append(m.family.held, c)
+		case c.ended:
 			m.dead = append(m.dead, c)
-		} else {
-			m.live[c] = struct{}{}
+		default:
+			live = append(live, c) // saved least recently active first
+			m.live.pushBack(c)
 		}
 	}
 	// Ended connections expire in end order.
-	slices.SortStableFunc(m.dead, func(a, b *conn) int { return a.end.Compare(b.end) })
+	byEnd := func(a, b *conn) int { return a.end.Compare(b.end) }
+	slices.SortStableFunc(m.dead, byEnd)
+	slices.SortStableFunc(m.family.held, byEnd)
+	// A pid or address used by several connections (reused) belongs to
+	// the open one, else to the one that ended last: register in that
+	// order.
+	for _, list := range [][]*conn{m.dead, m.family.held, live} {
+		for _, c := range list {
+			for _, pid := range append([]int{c.pid}, c.pids...) {
+				m.byPID[pidKey{c.host, pid, c.client}] = c
+			}
+			if c.port >= 0 {
+				m.byAddr[addrKey{c.host, c.ip, c.port}] = c
+			}
+		}
+	}
+	// Deadlines are not saved: they follow from start, last line and the
+	// options.
+	for _, c := range live {
+		m.watch(c)
+	}
 	m.known = newKnownClients(m.known.max)
 	for _, k := range st.Known {
 		m.known.add(k.Host, k.IP)
@@ -106,21 +158,37 @@ func (m *Machine) Restore(st State) {
 func (c *conn) state() ConnState {
 	return ConnState{
 		Host: c.host, Program: c.program, Source: c.source, PID: c.pid, PIDs: c.pids, Client: c.client,
-		IP: c.ip, Port: c.port, User: c.user, Start: c.start, Last: c.last, End: c.end, Prec: c.prec,
-		Authed: c.authed, Failures: c.failures, Methods: c.methods, Lines: c.lines, Dropped: c.dropped,
+		IP: c.ip, Remote: c.remote, Port: c.port, User: c.user, Start: c.start, Last: c.last, End: c.end, Prec: c.prec,
+		Authed: c.authed, Attempted: c.attempted, StartUnknown: c.startUnknown(),
+		Failures: c.failures, Methods: c.methods, Lines: c.lines, Dropped: c.dropped,
 		Closed: c.closed, Ended: c.ended, HostKey: c.hostKey,
-		Best:     [3]string{string(c.best.c), c.best.rule, c.best.text()},
-		BestWeak: [3]string{string(c.bestWeak.c), c.bestWeak.rule, c.bestWeak.text()},
+		PreChild: c.preChild, PostChild: c.postChild, Orphan: c.orphan, JoinNote: c.joinNote,
+		Best:     c.best.state(),
+		BestWeak: c.bestWeak.state(),
 	}
 }
 
+func (v *verdict) state() [4]string {
+	return [4]string{string(v.c), v.rule, v.text(), string(v.pre)}
+}
+
+func restoreVerdict(s [4]string) verdict {
+	return verdict{c: cause.Cause(s[0]), rule: s[1], detail: s[2], pre: cause.Cause(s[3])}
+}
+
 func restoreConn(s ConnState) *conn {
-	return &conn{
+	c := &conn{
 		host: s.Host, program: s.Program, source: s.Source, pid: s.PID, pids: s.PIDs, client: s.Client,
-		ip: s.IP, port: s.Port, user: s.User, start: s.Start, last: s.Last, end: s.End, prec: s.Prec,
-		authed: s.Authed, failures: s.Failures, methods: s.Methods, lines: s.Lines, dropped: s.Dropped,
+		ip: s.IP, remote: s.Remote, port: s.Port, user: s.User, start: s.Start, last: s.Last, end: s.End, prec: s.Prec,
+		authed: s.Authed, attempted: s.Attempted, authSeen: !s.StartUnknown,
+		failures: s.Failures, methods: s.Methods, lines: s.Lines, dropped: s.Dropped,
 		closed: s.Closed, ended: s.Ended, hostKey: s.HostKey,
-		best:     verdict{c: cause.Cause(s.Best[0]), rule: s.Best[1], detail: s.Best[2]},
-		bestWeak: verdict{c: cause.Cause(s.BestWeak[0]), rule: s.BestWeak[1], detail: s.BestWeak[2]},
+		preChild: s.PreChild, postChild: s.PostChild, orphan: s.Orphan, joinNote: s.JoinNote,
+		best:     restoreVerdict(s.Best),
+		bestWeak: restoreVerdict(s.BestWeak),
 	}
+	if s.IP != "" {
+		_, c.ipOK = canonAddr(s.IP)
+	}
+	return c
 }

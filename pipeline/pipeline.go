@@ -142,6 +142,13 @@ func (p *Pipeline) Feed(l *ingest.Line) error {
 	return p.sinkErr
 }
 
+// Advance moves the classifier's clock to now (the wall clock of a live
+// source that is idle), ending what the time proves over.
+func (p *Pipeline) Advance(now time.Time) error {
+	p.m.Advance(now)
+	return p.sinkErr
+}
+
 // Track adds a position to save with every checkpoint (Drain does it for
 // the sources it reads).
 func (p *Pipeline) Track(pos Position) { p.positions = append(p.positions, pos) }

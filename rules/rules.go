@@ -83,13 +83,24 @@ type Rule struct {
 	// Infer names a deduction the state machine may make from this line:
 	// "host_key" (a known client closing right after key exchange).
 	Infer string `yaml:"infer"`
-	// Phase documents where the line occurs: preauth, postauth or any.
+	// Phase is where the line occurs: preauth, postauth or any. A postauth
+	// line is only written once authentication succeeded, so it proves its
+	// connection authenticated even when the input lacks the line that
+	// said so ("Disconnected from user U", ClientAlive timeouts, PAM's
+	// session lines): the classifier takes phase and user from it.
 	Phase string `yaml:"phase"`
+	// Child marks a line written by a child process of the connection
+	// under a pid of its own and without the peer's port: the pre-auth
+	// child before OpenSSH 5.9 (no log relay through the monitor, so no
+	// " [preauth]" either) and the post-auth child before 7.2. Such a line
+	// of a pid the classifier does not know is joined to its connection by
+	// address, user and pid instead of starting a new one.
+	Child bool `yaml:"child"`
 	// Detail is a template for the event's detail, e.g. "{kind}; their offer: {offer}".
 	Detail   string   `yaml:"detail"`
 	Level    string   `yaml:"level"`    // the LogLevel that shows it: INFO, VERBOSE, ERROR, ...
 	Versions string   `yaml:"versions"` // OpenSSH versions that write it, for people
-	Examples []string `yaml:"examples"` // messages this rule must match (checked by tests and `rules test`)
+	Examples []string `yaml:"examples"` // messages this rule must match (checked when the rules are loaded)
 	Disable  bool     `yaml:"disable"`  // in an override file: remove the rule with this id
 
 	Programs []string `yaml:"-"` // from the file
@@ -324,7 +335,41 @@ func (r *Rule) compile() error {
 			return fmt.Errorf("unknown phase %q (preauth, postauth or any)", r.Phase)
 		}
 	}
-	return checkDetail(r.Detail)
+	if r.Phase == string(cause.Postauth) {
+		switch {
+		case r.Suffix == "preauth":
+			return errors.New("a postauth rule cannot require the [preauth] suffix")
+		case r.CausePreauth != "":
+			return errors.New("a postauth rule has no preauth cause")
+		case r.Action == AuthFail || r.Action == AuthOK || r.Action == Open || r.Action == SetUser:
+			return fmt.Errorf("action %s happens before authentication, not in a postauth rule", r.Action)
+		}
+	}
+	if r.Child && r.Scope != "connection" {
+		return errors.New("child: a listener line is not a connection's child")
+	}
+	if r.Scope == "listener" && r.Action != Note && r.Action != GracePID && r.Action != Drop {
+		return fmt.Errorf("action %s is not a listener's", r.Action)
+	}
+	if err := checkDetail(r.Detail); err != nil {
+		return err
+	}
+	return r.checkExamples()
+}
+
+// checkExamples makes sure each example matches the rule's own pattern
+// (after the prefix and suffix sshd adds are taken off, as Match does),
+// so a rule file documents itself. Which rule matches an example first in
+// a whole set is tested separately (an override may shadow a rule).
+func (r *Rule) checkExamples() error {
+	var m Match
+	for _, ex := range r.Examples {
+		body, preauth := splitMessage(ex, &m)
+		if (r.Suffix == "preauth" && !preauth) || (r.Suffix == "none" && preauth) || !r.pat.match(body, &m.Fields) {
+			return fmt.Errorf("example %q does not match the rule's own pattern", ex)
+		}
+	}
+	return nil
 }
 
 // checkDetail makes sure a detail template names only known fields.
@@ -371,15 +416,19 @@ func (s *Set) Match(program, msg string, m *Match) bool {
 	return g.Match(msg, m)
 }
 
-// Match finds the first rule of the group that matches msg.
-func (g *Group) Match(msg string, m *Match) bool {
-	m.Rule, m.Preauth, m.Level = nil, false, ""
-	body := msg
+// splitMessage takes off what sshd adds around a message: the
+// " [preauth]" (or " [postauth]") suffix of lines relayed by the monitor,
+// the "error: "/"fatal: " prefix, and Solaris's "[ID 800047 auth.info] ".
+// It sets m.Level and returns the body and whether the suffix was
+// " [preauth]".
+func splitMessage(msg string, m *Match) (body string, preauth bool) {
+	body = msg
 	if strings.HasSuffix(body, " [preauth]") {
-		body, m.Preauth = body[:len(body)-len(" [preauth]")], true
+		body, preauth = body[:len(body)-len(" [preauth]")], true
 	} else if strings.HasSuffix(body, " [postauth]") {
 		body = body[:len(body)-len(" [postauth]")]
 	}
+	m.Level = ""
 	if strings.HasPrefix(body, "error: ") {
 		body, m.Level = body[len("error: "):], "error"
 	} else if strings.HasPrefix(body, "fatal: ") {
@@ -390,7 +439,14 @@ func (g *Group) Match(msg string, m *Match) bool {
 			body = body[i+2:]
 		}
 	}
-	m.Body = body
+	return body, preauth
+}
+
+// Match finds the first rule of the group that matches msg.
+func (g *Group) Match(msg string, m *Match) bool {
+	m.Rule = nil
+	body, preauth := splitMessage(msg, m)
+	m.Body, m.Preauth = body, preauth
 	list := g.wild
 	if i := strings.IndexByte(body, ' '); i > 0 {
 		if l, ok := g.byWord[body[:i]]; ok {

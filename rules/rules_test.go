@@ -195,3 +195,29 @@ func FuzzMatch(f *testing.F) {
 		_ = m.Detail()
 	})
 }
+
+// BenchmarkLoad is the cost every command pays at start: parsing and
+// compiling the embedded rules and checking each rule's examples.
+func BenchmarkLoad(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckExamples is the part of Load that checks the examples.
+func BenchmarkCheckExamples(b *testing.B) {
+	s, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range s.Rules {
+			if err := r.checkExamples(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

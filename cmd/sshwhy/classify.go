@@ -8,12 +8,14 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"text/tabwriter"
+	"strings"
 	"time"
 
+	"github.com/rivo/uniseg"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/internal/escape"
 )
@@ -28,7 +30,9 @@ func newClassifyCmd() *cobra.Command {
 		Long: `Classify reads sshd logs (syslog files in BSD, RFC 3339 or RFC 5424 format,
 rotated and .gz archives, journalctl -o export/json streams, stdin as "-", or
 the journal with --journal) and prints one event per connection end: why it
-ended, who, from where, and the evidence lines.
+ended, who, from where, and the evidence lines. Connections still open when
+the input ends come last, marked open (CAUSE "open" in the table, "open":true
+and no cause in JSON), with the id they will have when they end.
 
 A summary goes to stderr, including the count of sshd lines no rule matched.`,
 		Example: `  sshwhy classify /var/log/auth.log*
@@ -41,6 +45,7 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 			if showUnmatched {
 				opt.unmatched = cmd.ErrOrStderr()
 			}
+			opt.open = true
 			return runClassify(cmd, args, opt, format, showUnmatched)
 		},
 	}
@@ -76,8 +81,10 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 		sink = table.write
 	}
 	st, err := classifyInputs(cmd.Context(), args, opt, sink)
-	if table != nil {
-		table.flush()
+	if table != nil && (err == nil || table.n > 0) { // no empty table before an error
+		if ferr := table.flush(); err == nil {
+			err = ferr
+		}
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
@@ -110,38 +117,118 @@ func isTerminal(w io.Writer) bool {
 // tableWriter prints events as aligned columns for people. Every
 // attacker-written value is escaped; colour only on a terminal.
 type tableWriter struct {
-	tw     *tabwriter.Writer
+	w      io.Writer
 	colour bool
-	n      int
+	rows   [][]string // buffered until flush, to align the columns
+	causes []cause.Cause
+	header bool // written
+	n      int  // rows written
 }
 
+// The table's columns; the widths of attacker-written columns are capped
+// (a 10,000-character user name must not pad every row), the last column
+// (DETAIL) is not padded.
+var tableHeader = []string{"END", "HOST", "SOURCE", "USER", "CAUSE", "CONFIDENCE", "PHASE", "DURATION", "DETAIL"}
+
+var tableMax = []int{19, 32, 47, 32, 19, 10, 8, 12, 0}
+
+const causeColumn = 4
+
 func newTableWriter(w io.Writer, colour bool) *tableWriter {
-	t := &tableWriter{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0), colour: colour}
-	fmt.Fprintln(t.tw, "END\tHOST\tSOURCE\tUSER\tCAUSE\tCONFIDENCE\tPHASE\tDURATION\tDETAIL")
-	return t
+	return &tableWriter{w: w, colour: colour}
 }
 
 func (t *tableWriter) write(ev *classify.Event) error {
-	t.n++
-	cause := string(ev.Cause)
-	if t.colour {
-		cause = ev.Cause.ANSI()
+	c, conf := string(ev.Cause), string(ev.Confidence)
+	if ev.Open {
+		c, conf = "open", "-"
 	}
 	end := "-"
 	if !ev.End.IsZero() {
 		end = ev.End.Format("2006-01-02 15:04:05")
 	}
-	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-		end, orDash(escape.Terminal(ev.Host)), orDash(escape.Terminal(hostPort(ev.SrcIP, ev.SrcPort))),
-		orDash(escape.Terminal(ev.User)), cause, ev.Confidence, ev.Phase,
-		(time.Duration(ev.DurationS * float64(time.Second))).Round(time.Second), escape.Terminal(ev.Detail))
-	if err == nil && t.n%256 == 0 {
-		err = t.tw.Flush() // keep memory flat and output streaming
+	src := hostPort(ev.SrcIP, ev.SrcPort)
+	if src == "" {
+		src = ev.Remote
 	}
-	return err
+	dur := (time.Duration(ev.DurationS * float64(time.Second))).Round(time.Second).String()
+	if ev.StartUnknown {
+		dur = "-"
+	}
+	t.rows = append(t.rows, []string{end, orDash(escape.Terminal(ev.Host)), orDash(escape.Terminal(src)),
+		orDash(escape.Terminal(ev.User)), c, orDash(conf), orDash(string(ev.Phase)), dur, escape.Terminal(ev.Detail)})
+	t.causes = append(t.causes, ev.Cause)
+	t.n++
+	if len(t.rows) >= 256 {
+		return t.flush() // keep memory flat and output streaming
+	}
+	return nil
 }
 
-func (t *tableWriter) flush() { t.tw.Flush() }
+// flush writes the buffered rows, aligned, the header before the first.
+func (t *tableWriter) flush() error {
+	rows, lead := t.rows, 0
+	if !t.header {
+		rows, lead = append([][]string{tableHeader}, rows...), 1
+		t.header = true
+	}
+	width := make([]int, len(tableHeader))
+	for _, r := range rows {
+		for i, cell := range r {
+			width[i] = max(width[i], uniseg.StringWidth(cell))
+		}
+	}
+	for i, m := range tableMax {
+		if m > 0 {
+			width[i] = min(width[i], m)
+		}
+	}
+	var b strings.Builder
+	for k, r := range rows {
+		b.Reset()
+		for i, cell := range r {
+			last := i == len(r)-1
+			cell = clip(cell, width[i], last)
+			pad := width[i] - uniseg.StringWidth(cell)
+			if i == causeColumn && k >= lead && t.colour && cell != "open" {
+				cell = t.causes[k-lead].ANSI() // coloured after measuring: escapes take no room
+			}
+			b.WriteString(cell)
+			if !last {
+				b.WriteString(strings.Repeat(" ", pad+2))
+			}
+		}
+		b.WriteByte('\n')
+		if _, err := io.WriteString(t.w, b.String()); err != nil {
+			return err
+		}
+	}
+	t.rows, t.causes = t.rows[:0], t.causes[:0]
+	return nil
+}
+
+// clip cuts s to width columns, ending in "…" when cut; the last column
+// is cut only when very long.
+func clip(s string, width int, last bool) string {
+	if last {
+		width = 512
+	}
+	if width <= 0 || uniseg.StringWidth(s) <= width {
+		return s
+	}
+	var b strings.Builder
+	w := 0
+	g := uniseg.NewGraphemes(s)
+	for g.Next() {
+		cw := g.Width()
+		if w+cw > width-1 {
+			break
+		}
+		b.WriteString(g.Str())
+		w += cw
+	}
+	return b.String() + "…"
+}
 
 func hostPort(ip string, port int) string {
 	if ip == "" {

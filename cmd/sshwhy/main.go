@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -40,7 +41,7 @@ Files: /etc/sshwhy/sshwhy.toml (the agent's configuration), /var/lib/sshwhy
 API).
 
 Exit status: 0 on success, 2 for a usage error (a bad flag, date or query),
-1 for any other error.`,
+3 from "sshwhy rules test" when lines are unmatched, 1 for any other error.`,
 		Version:       readBuildInfo().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -48,13 +49,15 @@ Exit status: 0 on success, 2 for a usage error (a bad flag, date or query),
 	root.SetVersionTemplate("{{.Version}}")
 	root.AddCommand(newClassifyCmd(), newRulesCmd(), newIndexCmd(), newSearchCmd(), newReportCmd(), newAgentCmd(),
 		newVersionCmd(), newManCmd())
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return checkFlags(cmd.Flags()) }
 	usageErrors(root)
 	return root
 }
 
 // usageErrors makes cobra's own errors in the command line (unknown flags
-// and commands, bad flag values, wrong numbers of arguments) usage errors,
-// for c and every command below it. A command that only groups others
+// and commands, bad flag values, wrong numbers of arguments) usage errors:
+// one convention for the command line, every usage error exits 2, for c
+// and every command below it. A command that only groups others
 // (sshwhy, sshwhy rules) shows its help when called alone.
 func usageErrors(c *cobra.Command) {
 	if !c.HasParent() {
@@ -92,11 +95,52 @@ func unknownCommand(c *cobra.Command, args []string) error {
 	return usageError{errors.New(msg)}
 }
 
-// exitCode maps an error to the process exit status: 2 for usage errors,
-// 1 for everything else.
+// Flags that must be more than 0, and flags that must not be negative.
+var (
+	positiveFlags    = []string{"max-line", "batch", "login-grace-time", "lock-timeout", "open-timeout", "commit-interval", "days", "top"}
+	nonNegativeFlags = []string{"limit"}
+)
+
+// checkFlags rejects values no command can use: a zero or negative length,
+// count or duration.
+func checkFlags(fs *pflag.FlagSet) error {
+	for _, names := range []struct {
+		list []string
+		zero bool // zero allowed
+	}{{positiveFlags, false}, {nonNegativeFlags, true}} {
+		for _, name := range names.list {
+			f := fs.Lookup(name)
+			if f == nil || !f.Changed {
+				continue
+			}
+			v := f.Value.String()
+			neg := strings.HasPrefix(v, "-")
+			zero := v == "0" || v == "0s"
+			if neg || zero && !names.zero {
+				want := "more than 0"
+				if names.zero {
+					want = "0 or more"
+				}
+				return usageError{fmt.Errorf("--%s must be %s, not %s", name, want, v)}
+			}
+		}
+	}
+	return nil
+}
+
+// exitCode maps an error to the process exit status (documented in the
+// README): 2 for usage errors (unknown flag or command, a bad value, a
+// malformed query),
+// the error's own ExitCode when it has one (rules test: 3 for unmatched
+// lines), 1 for everything else.
 func exitCode(err error) int {
-	if _, ok := err.(usageError); ok {
+	var u usageError
+	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command ") {
 		return 2
+	}
+	var c interface{ ExitCode() int }
+	if errors.As(err, &c) {
+		return c.ExitCode()
 	}
 	return 1
 }

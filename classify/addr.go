@@ -1,0 +1,31 @@
+package classify
+
+import "net/netip"
+
+// canonAddr reads the peer address sshd wrote. It returns the address in
+// canonical form (as net/netip prints it: IPv4-mapped IPv6 unmapped, no
+// zone) and true, or s itself and false when s is no address: a host name
+// (UseDNS), "UNKNOWN" (a peer that is not on a socket) or garbage such as
+// "999.1.1.1". It does not allocate when s is already canonical.
+func canonAddr(s string) (string, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return s, false
+	}
+	a = a.Unmap().WithZone("")
+	var buf [64]byte
+	if b := a.AppendTo(buf[:0]); string(b) != s {
+		return string(b), true
+	}
+	return s, true
+}
+
+// hasZone reports whether s carries an IPv6 zone ("fe80::1%eth0").
+func hasZone(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			return true
+		}
+	}
+	return false
+}

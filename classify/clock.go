@@ -1,0 +1,194 @@
+package classify
+
+import (
+	"time"
+)
+
+// The Machine's clock and what it drives.
+//
+// The clock is the latest time seen: a line's timestamp (Feed), or the
+// wall clock an agent passes to Advance while its sources are idle. Every
+// sweepEvery of clock time a sweep ends what the clock proves over and
+// forgets what can no longer receive lines. Its cost does not grow with the
+// connections that cannot end by silence:
+//
+//   - deadlines is a min-heap of the connections that have a deadline:
+//     unauthenticated ones (sshd cuts them at LoginGraceTime). An
+//     authenticated session is not in it, so a bastion's thousands of open
+//     sessions cost nothing per sweep. A connection's deadline only moves
+//     later (its last line is later), so entries are updated lazily: a
+//     popped entry is checked against the connection and pushed again if it
+//     is not due yet, dropped if the connection ended or authenticated.
+//   - ended connections linger in end order (Machine.dead), post-auth
+//     endings waiting for their session in end order (family.held): a
+//     sweep looks only at the expired front of each.
+//   - the open connections are a list in the order of their last line, so
+//     eviction (MaxOpen) takes the longest-silent ones from its front
+//     without sorting.
+//
+// There is one clock for all hosts. A central syslog's lines arrive in
+// order of reception, so one clock keeps the output deterministic and the
+// same as the input's order; a host whose clock runs behind the others by
+// more than LoginGraceTime would see its unauthenticated connections ended
+// early (per-host clocks would avoid that, at the price of sweeping per
+// host and of events whose order depends on each host's own traffic).
+
+// Advance moves the clock to now when now is later, and runs what the
+// clock has passed: inferred grace timeouts, the end of lingering, post-auth
+// endings that waited long enough for their session. Lines move the clock
+// too (Feed); an agent calls Advance with the wall clock when its sources
+// are idle, so nothing waits for the next line.
+func (m *Machine) Advance(now time.Time) {
+	if now.After(m.now) {
+		m.now = now
+		if m.now.Sub(m.lastSweep) >= m.sweepEvery {
+			m.sweep()
+		}
+	}
+}
+
+// deadline is when c's silence proves it over: LoginGraceTime after its
+// start (with a margin for a late end line), and not before 5 seconds
+// after its last line.
+func (m *Machine) deadline(c *conn) time.Time {
+	d := c.start.Add(m.opt.LoginGraceTime + 5*time.Second)
+	if l := c.last.Add(5 * time.Second); l.After(d) {
+		return l
+	}
+	return d
+}
+
+// hasDeadline reports whether c can end by silence.
+func hasDeadline(c *conn) bool {
+	return !c.authed && !c.client && !c.ended && !c.last.IsZero()
+}
+
+// watch puts c on the deadline heap when it has a deadline and is not on
+// it yet.
+func (m *Machine) watch(c *conn) {
+	if !c.watched && hasDeadline(c) {
+		c.watched = true
+		m.deadlines.push(deadlineEntry{at: m.deadline(c), c: c})
+	}
+}
+
+// due pops the connections whose deadline is before now.
+func (m *Machine) due(now time.Time) []*conn {
+	var out []*conn
+	for len(m.deadlines) > 0 && m.deadlines[0].at.Before(now) {
+		e := m.deadlines.pop()
+		c := e.c
+		if !hasDeadline(c) {
+			c.watched = false
+			continue
+		}
+		if at := m.deadline(c); at.Before(now) {
+			c.watched = false
+			out = append(out, c)
+		} else {
+			m.deadlines.push(deadlineEntry{at: at, c: c})
+		}
+	}
+	return out
+}
+
+type deadlineEntry struct {
+	at time.Time
+	c  *conn
+}
+
+// deadlineHeap is a binary min-heap by time.
+type deadlineHeap []deadlineEntry
+
+func (h deadlineHeap) len() int { return len(h) }
+
+func (h *deadlineHeap) push(e deadlineEntry) {
+	*h = append(*h, e)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s[i].at.Before(s[p].at) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *deadlineHeap) pop() deadlineEntry {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s[n] = deadlineEntry{}
+	s = s[:n]
+	*h = s
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && s[l].at.Before(s[m].at) {
+			m = l
+		}
+		if r < n && s[r].at.Before(s[m].at) {
+			m = r
+		}
+		if m == i {
+			return top
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+}
+
+// connList is the open connections, least recently active first.
+type connList struct {
+	head, tail *conn
+	n          int
+}
+
+func (l *connList) pushBack(c *conn) {
+	c.prev, c.next, c.listed = l.tail, nil, true
+	if l.tail != nil {
+		l.tail.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+	l.n++
+}
+
+func (l *connList) remove(c *conn) {
+	if !c.listed {
+		return
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.prev, c.next, c.listed = nil, nil, false
+	l.n--
+}
+
+// touch moves c to the back: it just logged a line.
+func (l *connList) touch(c *conn) {
+	if c.listed && l.tail != c {
+		l.remove(c)
+		l.pushBack(c)
+	}
+}
+
+// all returns the open connections, least recently active first.
+func (l *connList) all() []*conn {
+	out := make([]*conn, 0, l.n)
+	for c := l.head; c != nil; c = c.next {
+		out = append(out, c)
+	}
+	return out
+}

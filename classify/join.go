@@ -1,0 +1,289 @@
+package classify
+
+import (
+	"github.com/sshwhy/sshwhy/cause"
+	"github.com/sshwhy/sshwhy/ingest"
+	"github.com/sshwhy/sshwhy/rules"
+)
+
+// Joining the lines of child processes that name no port.
+//
+// A connection's lines come from several processes. From OpenSSH 7.2 on
+// every line that names the peer names its port too, so the post-auth
+// child's lines join their connection by (host, ip, port), and from 5.9 on
+// the pre-auth child's lines are relayed by the monitor, under its pid and
+// with " [preauth]". Older versions write, under a pid of the child's own
+// and without the port (docs/openssh-legacy.md):
+//
+//   - before 5.9, the pre-auth child: "input_userauth_request: invalid
+//     user U", "Received disconnect from IP: 11: Bye Bye", "Connection
+//     closed by IP", "Disconnecting: Too many authentication failures for
+//     U", "fatal: Read from socket failed: ...";
+//   - before 7.2, the post-auth child: "Received disconnect from IP: 11:
+//     disconnected by user", "Timeout, client not responding.", ...; then
+//     the monitor's PAM "session closed for user U" ends the session.
+//
+// Rules mark such lines `child: true`. A child line of a pid the Machine
+// does not know, without " [preauth]" and without a port, is joined here:
+//
+//   - on a host that never logged a " [preauth]" line (before 5.9), as
+//     the pre-auth child of the unauthenticated connection on the same
+//     host whose monitor pid is the nearest below the line's pid (the
+//     child is forked right after the banner exchange), whose address and
+//     user do not contradict the line, and which has no pre-auth child yet;
+//   - otherwise, unless its rule's phase is preauth: as an orphan, a
+//     record of its own that, once ended, waits
+//     (Linger) for the PAM "session closed" of its session's monitor. That
+//     line names the session; the orphan's ending becomes the session's.
+//     The pid says nothing here: the child is forked at login, long after
+//     other connections' monitors. So the join goes by address, and it is
+//     marked inferred, with a note, whenever another session from that
+//     address could own the ending: the log then cannot tell which one it
+//     was, and sshwhy says so instead of guessing silently. An orphan no
+//     PAM line claims joins the one open session from its address when
+//     there is exactly one; with none it is an event of its own (its
+//     session started before the input; or, when no session from its
+//     address was open and its rule is not postauth, a pre-auth child's
+//     whose monitor logged nothing), with several it is an event of its
+//     own counted in Stats.Unjoined.
+//
+// Everything else starts a connection of its own, as before.
+
+// family holds the orphans whose session is not known yet.
+type family struct {
+	held []*conn // ended orphans waiting for a PAM line, in end order
+	// relay holds the hosts that logged a " [preauth]" line: their sshd
+	// (5.9+) relays the pre-auth child's lines through the monitor, so a
+	// child line without the suffix comes from a post-auth child.
+	relay map[string]bool
+}
+
+func newFamily() family { return family{relay: map[string]bool{}} }
+
+// childWindow bounds how far above its monitor's pid a pre-auth child's
+// pid may be (other processes fork in between on a busy host).
+const childWindow = 1024
+
+// adopt joins a child line (see above) to its connection, or returns nil
+// when the line starts a connection of its own.
+func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *conn {
+	r, f := mt.Rule, &mt.Fields
+	user := ""
+	if f.HasUser {
+		user = f.User
+	}
+	pk := pidKey{l.Host, l.PID, false}
+	if r.Phase != string(cause.Postauth) && !m.family.relay[l.Host] {
+		if c := m.preauthParent(l.Host, l.PID, ip, ipOK, user); c != nil {
+			c.preChild = l.PID
+			c.pids = append(c.pids, l.PID)
+			m.byPID[pk] = c
+			return c
+		}
+	}
+	if r.Phase == string(cause.Preauth) {
+		return nil
+	}
+	// A post-auth child's, or (phase any, no session from its address
+	// open) a pre-auth child's whose monitor logged nothing: an orphan
+	// either way. It waits for a PAM line; unclaimed, it becomes an event
+	// of its own, authenticated only if a session could own it.
+	o := m.newConn(l)
+	o.orphan = true
+	o.authed = r.Phase == string(cause.Postauth) || len(m.sessionsFor(l.Host, ip, ipOK, nil)) > 0
+	return o
+}
+
+// preauthParent finds the unauthenticated connection a pre-auth child's
+// line belongs to: on host, monitor pid the nearest below pid (within
+// childWindow), no pre-auth child yet, from the line's address when it
+// names one, and of its user when both name one.
+func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user string) *conn {
+	var best *conn
+	for c := m.live.head; c != nil; c = c.next {
+		if c.host != host || c.authed || c.client || c.orphan || c.preChild != 0 ||
+			c.pid >= pid || pid-c.pid > childWindow || (best != nil && c.pid < best.pid) {
+			continue
+		}
+		// A line naming the peer joins only a connection known to be from
+		// it: a monitor that logged no address is no evidence.
+		if ipOK && (!c.ipOK || c.ip != ip) || user != "" && c.user != "" && c.user != user {
+			continue
+		}
+		best = c
+	}
+	return best
+}
+
+// sessionsFor lists the open sessions a post-auth child from ip (any, when
+// ip is no address) could belong to: authenticated, not root (before 9.8
+// a root session runs without a post-auth child), no post-auth child yet.
+// except is left out.
+func (m *Machine) sessionsFor(host, ip string, ipOK bool, except *conn) []*conn {
+	var out []*conn
+	for c := m.live.head; c != nil; c = c.next {
+		if c == except || c.host != host || !c.authed || c.client || c.orphan || c.postChild != 0 || c.user == "root" {
+			continue
+		}
+		if ipOK && c.ipOK && c.ip != ip {
+			continue
+		}
+		out = append(out, c)
+	}
+	sortByStart(out)
+	return out
+}
+
+// hold parks an ended orphan until a PAM line claims it or Linger passes.
+func (m *Machine) hold(o *conn) {
+	o.ended = true
+	o.end = o.last
+	m.live.remove(o)
+	m.family.held = append(m.family.held, o)
+}
+
+// claim gives the session s, whose monitor just logged PAM's "session
+// closed", the ending of its post-auth child when one is held: the
+// earliest held orphan of s's host, from s's address (an orphan or a
+// session without an address matches any), that ended within Linger and
+// whose pid is above s's. It reports whether one was claimed.
+func (m *Machine) claim(s *conn) bool {
+	if s.user == "root" || s.postChild != 0 {
+		return false
+	}
+	var cands []*conn
+	for _, o := range m.family.held {
+		if o.host != s.host || m.now.Sub(o.end) > m.opt.Linger || o.pid <= s.pid && s.pid-o.pid < childWindow {
+			continue
+		}
+		if o.ipOK && s.ipOK && o.ip != s.ip {
+			continue
+		}
+		cands = append(cands, o)
+	}
+	if len(cands) == 0 {
+		return false
+	}
+	o := cands[0]
+	others := len(m.sessionsFor(s.host, o.ip, o.ipOK, s))
+	switch {
+	case s.ip == "":
+		// A monitor whose session started before the input: its PAM
+		// line names no address, so only time joins it.
+		if others > 0 || len(cands) > 1 {
+			return false
+		}
+		s.joinNote = "joined by time: this session's start is not in the input and its post-auth process named no session"
+	case others > 0 || len(cands) > 1:
+		s.joinNote = "joined by address: " + itoa(others+1) + " sessions from " + s.ip +
+			" were open and the post-auth process that logged the end named none (OpenSSH before 7.2 logs no port)"
+	}
+	m.merge(s, o, true)
+	return true
+}
+
+// merge makes orphan o's lines and ending those of session s. beforeLast
+// puts them before s's last line (the PAM line that claimed them).
+func (m *Machine) merge(s, o *conn, beforeLast bool) {
+	m.family.remove(o)
+	if beforeLast && len(s.lines) > 0 {
+		last := s.lines[len(s.lines)-1]
+		s.lines = append(s.lines[:len(s.lines)-1], o.lines...)
+		s.lines = append(s.lines, last)
+	} else {
+		s.lines = append(s.lines, o.lines...)
+	}
+	s.dropped += o.dropped
+	if len(s.lines) > m.opt.MaxLines {
+		// keep the first lines and the last one, as addLine does
+		s.dropped += len(s.lines) - m.opt.MaxLines
+		last := s.lines[len(s.lines)-1]
+		s.lines = append(s.lines[:m.opt.MaxLines-1], last)
+	}
+	for _, v := range []verdict{o.best, o.bestWeak} {
+		if v.c == "" {
+			continue
+		}
+		dst := &s.best
+		if v == o.bestWeak {
+			dst = &s.bestWeak
+		}
+		if v.of(true).Rank() >= dst.of(true).Rank() {
+			*dst = v
+		}
+	}
+	s.closed = s.closed || o.closed
+	s.failures += o.failures
+	s.postChild = o.pid
+	s.pids = append(s.pids, o.pid)
+	m.byPID[pidKey{o.host, o.pid, false}] = s
+	if o.last.After(s.last) {
+		s.last = o.last
+	}
+	if s.ip == "" && o.ip != "" {
+		s.ip, s.ipOK, s.remote = o.ip, o.ipOK, o.remote
+	}
+	o.lines = nil
+}
+
+func (f *family) remove(o *conn) {
+	for i, x := range f.held {
+		if x == o {
+			f.held = append(f.held[:i], f.held[i+1:]...)
+			return
+		}
+	}
+}
+
+// expire settles the orphans whose Linger passed without a PAM line.
+func (f *family) expire(m *Machine) {
+	for len(f.held) > 0 && m.now.Sub(f.held[0].end) > m.opt.Linger {
+		m.settle(f.held[0])
+	}
+}
+
+// settle settles every held orphan (the input ended).
+func (f *family) settle(m *Machine) {
+	for len(f.held) > 0 {
+		m.settle(f.held[0])
+	}
+}
+
+// settle ends an orphan no PAM line claimed: in the one open session from
+// its address if there is exactly one, else as an event of its own.
+func (m *Machine) settle(o *conn) {
+	m.family.remove(o)
+	o.orphan = false
+	switch s := m.sessionsFor(o.host, o.ip, o.ipOK, nil); len(s) {
+	case 1:
+		m.merge(s[0], o, false)
+		m.finish(s[0], verdict{}, false)
+		return
+	case 0:
+	default:
+		m.stats.Unjoined++
+		o.joinNote = "not joined: " + itoa(len(s)) + " sessions from " + orDash(o.ip) +
+			" were open and no line names the one this post-auth process served"
+	}
+	m.emitConn(o, m.verdict(o, verdict{}, false))
+	m.retireOrphan(o)
+}
+
+// retireOrphan keeps a settled orphan's pid absorbing trailing lines.
+func (m *Machine) retireOrphan(o *conn) {
+	m.dead = append(m.dead, o)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
