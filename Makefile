@@ -99,9 +99,12 @@ package: deps-package
 
 # install-test: the .deb installed into a fresh Debian 12 root (debootstrap,
 # cached under /var/cache/sshwhy-install-test), checked, removed, purged;
-# lintian on the .deb; the .rpm's files and scripts (packaging/install-test.sh).
+# lintian on the .deb; the .rpm's files and scripts (packaging/install-test.sh);
+# go install ...@VERSION of the committed HEAD, with cgo and without
+# (packaging/go-install-test.sh). docs/packaging.md.
 install-test: deps-install-test package
-	packaging/install-test.sh dist/sshwhy_*.deb dist/sshwhy-*.rpm
+	packaging/install-test.sh dist/sshwhy_$(VERSION)-1_*.deb dist/sshwhy-$(VERSION)-1.*.rpm
+	packaging/go-install-test.sh
 
 # run: classify this machine's sshd log: the journal when it has sshd
 # entries, else /var/log/auth.log or /var/log/secure, else the bundled sample
