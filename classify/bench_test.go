@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -115,7 +116,7 @@ func BenchmarkOpenSessions(b *testing.B) {
 					m.Feed(&lines[j])
 				}
 				m.Flush()
-				if got := len(m.OpenEvents()); i == 0 && got < n {
+				if got := len(slices.Collect(m.OpenEvents())); i == 0 && got < n {
 					b.Fatalf("%d sessions open at the end, want at least %d", got, n)
 				}
 			}

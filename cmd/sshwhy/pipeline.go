@@ -161,13 +161,10 @@ func classifyInputs(ctx context.Context, paths []string, o *pipelineOptions, sin
 		}
 	}
 	m.Flush()
-	open := m.OpenEvents()
-	st.Open = len(open)
-	if o.open {
-		for _, ev := range open {
-			if sinkErr == nil {
-				sinkErr = sink(ev)
-			}
+	for ev := range m.OpenEvents() {
+		st.Open++
+		if o.open && sinkErr == nil {
+			sinkErr = sink(ev)
 		}
 	}
 	st.Stats = m.Stats()
