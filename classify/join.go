@@ -77,7 +77,7 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 		if c := m.preauthParent(l.Host, l.PID, ip, ipOK, user); c != nil {
 			c.extra().preChild = l.PID
 			c.addPID(l.PID)
-			m.byPID[pk] = c
+			m.byPID.set(pk, c)
 			return c
 		}
 	}
@@ -90,7 +90,9 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 	// of its own, authenticated only if a session could own it.
 	o := m.newConn(l)
 	o.orphan = true
-	o.authed = r.Phase == string(cause.Postauth) || len(m.sessionsFor(l.Host, ip, ipOK, nil)) > 0
+	if r.Phase == string(cause.Postauth) || len(m.sessionsFor(l.Host, ip, ipOK, nil)) > 0 {
+		m.authenticate(o)
+	}
 	return o
 }
 
@@ -215,7 +217,7 @@ func (m *Machine) merge(s, o *conn, beforeLast bool) {
 	s.failures += o.failures
 	s.extra().postChild = o.pid
 	s.addPID(o.pid)
-	m.byPID[pidKey{m.hid(o.host), int32(o.pid), false}] = s
+	m.byPID.set(pidKey{m.hid(o.host), int32(o.pid), false}, s)
 	if o.last.After(s.last) {
 		s.last = o.last
 	}

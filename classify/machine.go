@@ -73,8 +73,8 @@ type Machine struct {
 	emit  func(*Event)
 	stats Stats
 
-	byPID     map[pidKey]*conn
-	byAddr    map[addrKey]*conn
+	byPID     connIndex[pidKey]
+	byAddr    connIndex[addrKey]
 	live      connList     // open connections, least recently active first (clock.go)
 	deadlines deadlineHeap // unauthenticated connections, by when silence ends them
 	dead      []*conn      // ended connections, in end order, until their linger expires
@@ -355,8 +355,8 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		opt:        opt,
 		emit:       emit,
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
-		byPID:      map[pidKey]*conn{},
-		byAddr:     map[addrKey]*conn{},
+		byPID:      newConnIndex[pidKey](),
+		byAddr:     newConnIndex[addrKey](),
 		origins:    map[[2]string]*origin{},
 		hosts:      map[string]uint32{},
 		known:      newKnownClients(1 << 16),
@@ -407,7 +407,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 			m.opt.Unmatched(&lc)
 		}
 		// Still evidence for a connection we follow.
-		if c := m.byPID[pidKey{m.hid(l.Host), int32(l.PID), isClient(l.Program)}]; c != nil && !c.ended {
+		if c := m.byPID.get(pidKey{m.hid(l.Host), int32(l.PID), isClient(l.Program)}); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 		}
 		return
@@ -441,7 +441,7 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 	}
 	hasAddr := ip != "" && f.Port >= 0
 	opens := mt.Rule.Action == rules.Open
-	c := m.byPID[pk]
+	c := m.byPID.get(pk)
 	if c != nil {
 		sameAddr := true
 		switch {
@@ -466,14 +466,14 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 		}
 	}
 	if c == nil && hasAddr {
-		if c2 := m.byAddr[addrKey{m.hid(l.Host), int32(f.Port), ip}]; c2 != nil {
+		if c2 := m.byAddr.get(addrKey{m.hid(l.Host), int32(f.Port), ip}); c2 != nil {
 			if c2.ended {
 				if l.Time.Sub(c2.last) <= m.opt.Linger && !opens {
 					return nil
 				}
 			} else if !opens {
 				// Another process of the same connection (post-auth child).
-				m.byPID[pk] = c2
+				m.byPID.set(pk, c2)
 				c2.addPID(l.PID)
 				c = c2
 			}
@@ -488,7 +488,7 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 	if hasAddr && c.port < 0 {
 		c.setIP(f.IP, ip, ipOK)
 		c.port = int32(f.Port)
-		m.byAddr[addrKey{m.hid(l.Host), int32(f.Port), ip}] = c
+		m.byAddr.set(addrKey{m.hid(l.Host), int32(f.Port), ip}, c)
 	}
 	return c
 }
@@ -498,7 +498,7 @@ func (m *Machine) newConn(l *ingest.Line) *conn {
 	client := isClient(l.Program)
 	c := &conn{host: l.Host, from: m.origin(l.Program, l.Source), pid: l.PID, client: client,
 		port: -1, start: l.Time, prec: l.Prec}
-	m.byPID[pidKey{m.hid(l.Host), int32(l.PID), client}] = c
+	m.byPID.set(pidKey{m.hid(l.Host), int32(l.PID), client}, c)
 	m.live.pushBack(c)
 	if m.live.n > m.opt.MaxOpen {
 		m.evict()
@@ -513,6 +513,25 @@ func postauthLine(mt *rules.Match) bool {
 	r := mt.Rule
 	return r.Phase == string(cause.Postauth) || mt.Fields.Preamble == "user" ||
 		r.Action == rules.SessionOpen || r.Action == rules.SessionEnd
+}
+
+// authenticate marks c authenticated; its keys move to the sessions'
+// side of the indexes.
+func (m *Machine) authenticate(c *conn) {
+	if c.authed {
+		return
+	}
+	c.authed = true
+	if c.client {
+		return
+	}
+	h := m.hid(c.host)
+	for _, pid := range c.allPIDs() {
+		m.byPID.promote(pidKey{h, int32(pid), false}, c)
+	}
+	if c.port >= 0 {
+		m.byAddr.promote(addrKey{h, c.port, c.ip}, c)
+	}
 }
 
 // startUnknown reports whether the connection's start is not in the
@@ -552,7 +571,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		c.user = f.User
 	}
 	if postauthLine(mt) {
-		c.authed = true
+		m.authenticate(c)
 	}
 	switch {
 	case f.Preamble == "authenticating user", f.Preamble == "invalid user",
@@ -566,7 +585,8 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		c.attempted = true
 		c.addMethod(f.Method)
 	case rules.AuthOK:
-		c.authed, c.authSeen = true, true
+		m.authenticate(c)
+		c.authSeen = true
 		c.addMethod(f.Method)
 		// Failures before a successful login are not why it ended.
 		c.said = nil
@@ -578,10 +598,10 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	case rules.Child:
 		if f.PID >= 0 {
 			k := pidKey{m.hid(c.host), int32(f.PID), false}
-			if old := m.byPID[k]; old != nil && old != c && !old.ended {
+			if old := m.byPID.get(k); old != nil && old != c && !old.ended {
 				m.finish(old, verdict{c: cause.Unknown, rule: "pid-reused"}, false)
 			}
-			m.byPID[k] = c
+			m.byPID.set(k, c)
 			c.addPID(f.PID)
 			c.extra().postChild = f.PID
 		}
@@ -612,7 +632,7 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
 	switch r.Action {
 	case rules.GracePID:
-		if c := m.byPID[pidKey{m.hid(l.Host), int32(f.PID), false}]; c != nil && !c.ended {
+		if c := m.byPID.get(pidKey{m.hid(l.Host), int32(f.PID), false}); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 			c.last = l.Time
 			if c.ip == "" {
@@ -806,15 +826,11 @@ func (m *Machine) expireDead() {
 func (m *Machine) forget(c *conn) {
 	for _, pid := range c.allPIDs() {
 		k := pidKey{m.hid(c.host), int32(pid), c.client}
-		if m.byPID[k] == c {
-			delete(m.byPID, k)
-		}
+		m.byPID.drop(k, c)
 	}
 	if c.port >= 0 {
 		k := addrKey{m.hid(c.host), c.port, c.ip}
-		if m.byAddr[k] == c {
-			delete(m.byAddr, k)
-		}
+		m.byAddr.drop(k, c)
 	}
 }
 
@@ -838,8 +854,9 @@ func (m *Machine) evict() {
 func (m *Machine) Flush() {
 	m.sweep()
 	var over []*conn
-	for c := m.live.head; c != nil; c = c.next {
-		if !c.authed && !c.client && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
+	for _, e := range m.deadlines { // every connection that can end by silence is here
+		c := e.c
+		if hasDeadline(c) && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
 			over = append(over, c)
 		}
 	}

@@ -107,8 +107,8 @@ func (m *Machine) Restore(st State) {
 	if m.stats.ByCause == nil {
 		m.stats.ByCause = map[cause.Cause]int64{}
 	}
-	m.byPID = map[pidKey]*conn{}
-	m.byAddr = map[addrKey]*conn{}
+	m.byPID = newConnIndex[pidKey]()
+	m.byAddr = newConnIndex[addrKey]()
 	m.live = connList{}
 	m.deadlines = nil
 	m.dead = nil
@@ -139,10 +139,10 @@ func (m *Machine) Restore(st State) {
 	for _, list := range [][]*conn{m.dead, m.family.held, live} {
 		for _, c := range list {
 			for _, pid := range c.allPIDs() {
-				m.byPID[pidKey{m.hid(c.host), int32(pid), c.client}] = c
+				m.byPID.set(pidKey{m.hid(c.host), int32(pid), c.client}, c)
 			}
 			if c.port >= 0 {
-				m.byAddr[addrKey{m.hid(c.host), c.port, c.ip}] = c
+				m.byAddr.set(addrKey{m.hid(c.host), c.port, c.ip}, c)
 			}
 		}
 	}
