@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -215,7 +216,7 @@ func (l *loop) run(ctx context.Context, ch <-chan item) error {
 			a.mu.Unlock()
 			a.notify("WATCHDOG=1")
 		case reply := <-a.openReq:
-			reply <- l.p.Machine().OpenEvents()
+			reply <- slices.Collect(l.p.Machine().OpenEvents())
 		case <-ctx.Done():
 			a.notify("STOPPING=1")
 			err := l.commit(time.Now())

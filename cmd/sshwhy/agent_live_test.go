@@ -74,7 +74,7 @@ func reference(t *testing.T, grace time.Duration, lines []string) (map[string]*c
 		}
 	}
 	open := map[string]bool{}
-	for _, e := range p.Machine().OpenEvents() {
+	for e := range p.Machine().OpenEvents() {
 		open[e.ID] = true
 	}
 	return ended, open

@@ -204,10 +204,9 @@ func classifyInputs(ctx context.Context, paths []string, o *pipelineOptions, sin
 	if err != nil {
 		return st, err
 	}
-	open := p.Machine().OpenEvents()
-	st.Open = len(open)
-	if o.open {
-		for _, ev := range open {
+	for ev := range p.Machine().OpenEvents() {
+		st.Open++
+		if o.open {
 			if err := sink(ev); err != nil {
 				return st, err
 			}

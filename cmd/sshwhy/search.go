@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -505,7 +506,7 @@ func checkpointOpen(dir string) ([]*classify.Event, error) {
 		return nil, err
 	}
 	m.Restore(*cp.State)
-	return m.OpenEvents(), nil
+	return slices.Collect(m.OpenEvents()), nil
 }
 
 // eventSearcher searches events in memory exactly as the index would:
