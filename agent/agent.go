@@ -17,6 +17,7 @@ import (
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/pipeline"
 	"github.com/sshwhy/sshwhy/rules"
+	"github.com/sshwhy/sshwhy/unmatched"
 )
 
 // CheckpointName is the checkpoint's file in the data directory, shared
@@ -108,12 +109,18 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	unmatched := a.metrics.unmatched
+	count := a.metrics.unmatched
+	rec := unmatched.NewRecorder() // the sshd lines no rule knows, per day, for the report
+	sinks := append([]pipeline.Sink{indexSink{w}, a.metrics.sink()}, a.opt.Sinks...)
+	sinks = append(sinks, rec.Sink(a.cfg.Data))
 	p, err := pipeline.New(pipeline.Config{
-		Rules:     a.rules,
-		Classify:  classify.Options{LoginGraceTime: a.cfg.LoginGraceTime.Duration},
-		Sinks:     append([]pipeline.Sink{indexSink{w}, a.metrics.sink()}, a.opt.Sinks...),
-		Unmatched: func(*ingest.Line) { unmatched.Inc() },
+		Rules:    a.rules,
+		Classify: classify.Options{LoginGraceTime: a.cfg.LoginGraceTime.Duration},
+		Sinks:    sinks,
+		Unmatched: func(l *ingest.Line) {
+			count.Inc()
+			rec.Add(l)
+		},
 	})
 	if err != nil {
 		return err
