@@ -138,7 +138,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.mu.Lock()
 	a.status = Status{Started: time.Now(), Sources: map[string]SrcStat{}}
 	a.mu.Unlock()
-	srv, err := a.serve(dirSearcher{a.cfg.Data})
+	search := dirSearcher{a.cfg.Data}
+	srv, err := a.serve(search)
 	if err != nil {
 		return err
 	}
@@ -165,7 +166,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.log.Info("following", "sources", names, "data", escape.Terminal(a.cfg.Data))
 	a.notify("READY=1\nSTATUS=following " + fmt.Sprint(names))
 
-	loop := &loop{a: a, p: p, w: w, srcs: srcs, cpPath: cpPath, last: time.Now()}
+	loop := &loop{a: a, p: p, w: w, srcs: srcs, cpPath: cpPath, last: time.Now(), report: a.newReporter(search)}
 	return loop.run(ctx, ch)
 }
 
@@ -180,6 +181,7 @@ type loop struct {
 	last   time.Time // wall time of the last line fed
 	events int64     // events emitted at the last commit
 	day    time.Time // UTC day of the last commit
+	report *reporter // nil without a schedule
 }
 
 func (l *loop) run(ctx context.Context, ch <-chan item) error {
@@ -221,6 +223,7 @@ func (l *loop) run(ctx context.Context, ch <-chan item) error {
 				a.status.Sources[s.name] = SrcStat{Lines: lines[i], LastLine: lastTime[i]}
 			}
 			a.mu.Unlock()
+			l.report.tick(ctx, now)
 			a.notify("WATCHDOG=1")
 		case reply := <-a.openReq:
 			reply <- slices.Collect(l.p.Machine().OpenEvents())
