@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -227,5 +228,23 @@ func TestTableAlignment(t *testing.T) {
 		if colour != strings.Contains(b.String(), "\x1b[32muser_logout\x1b[0m") {
 			t.Errorf("colour %v: %q", colour, b.String())
 		}
+	}
+}
+
+// TestErrorsEscaped: a hostile file name cannot reach the terminal raw.
+func TestErrorsEscaped(t *testing.T) {
+	if os.Getenv("SSHWHY_MAIN") == "1" {
+		os.Args = []string{"sshwhy", "classify", "/nonexistent/\x1b]0;owned\x07"}
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestErrorsEscaped$")
+	cmd.Env = append(os.Environ(), "SSHWHY_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if exitCode := cmd.ProcessState.ExitCode(); err == nil || exitCode != 1 {
+		t.Fatalf("exit %d, %v: %s", exitCode, err, out)
+	}
+	if strings.ContainsAny(string(out), "\x1b\x07") || !strings.Contains(string(out), `\x1b]0;owned\a`) {
+		t.Errorf("stderr: %q", out)
 	}
 }
