@@ -248,3 +248,34 @@ func TestErrorsEscaped(t *testing.T) {
 		t.Errorf("stderr: %q", out)
 	}
 }
+
+// TestExplain: --explain gives every ended event its remedy, from the
+// cause table, in JSON and in the table.
+func TestExplain(t *testing.T) {
+	out, _, err := runCmd(t, "", "classify", "--explain", "-o", "json", sampleLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct {
+			Cause  cause.Cause `json:"cause"`
+			Open   bool        `json:"open"`
+			Remedy string      `json:"remedy"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		if ev.Open != (ev.Remedy == "") || !ev.Open && !strings.HasPrefix(ev.Remedy, ev.Cause.Info().Remedy) {
+			t.Errorf("%s: remedy %q", ev.Cause, ev.Remedy)
+		}
+		n++
+	}
+	table, _, err := runCmd(t, "", "classify", "--explain", sampleLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(table, "\n    → "); got < n-5 {
+		t.Errorf("%d remedy lines in the table for %d events", got, n)
+	}
+}

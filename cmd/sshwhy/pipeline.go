@@ -36,8 +36,10 @@ type pipelineOptions struct {
 	// record, when set, is given every unmatched line (the index and the
 	// report keep them per day: package unmatched).
 	record func(*ingest.Line)
-	flags  *pflag.FlagSet
-	open   bool // also pass the connections still open at the end to the sink (Event.Open)
+	// explain, when set, adds remedies to the output (--explain).
+	explain *explainer
+	flags   *pflag.FlagSet
+	open    bool // also pass the connections still open at the end to the sink (Event.Open)
 }
 
 func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
