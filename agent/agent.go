@@ -138,7 +138,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.mu.Lock()
 	a.status = Status{Started: time.Now(), Sources: map[string]SrcStat{}}
 	a.mu.Unlock()
-	search := dirSearcher{a.cfg.Data}
+	search := w.Reader() // searches through the writer's shards, concurrently with writing
 	srv, err := a.serve(search)
 	if err != nil {
 		return err
@@ -330,26 +330,3 @@ func (s indexSink) Write(e *classify.Event) error {
 }
 func (s indexSink) Flush() error { return s.w.Flush() }
 func (s indexSink) Close() error { return nil }
-
-// dirSearcher searches the data directory with a Reader per request.
-// TODO(lead): replace with the index's shared store so that shards the
-// writer holds are searched through its handles.
-type dirSearcher struct{ dir string }
-
-func (d dirSearcher) Search(ctx context.Context, q index.Query, opt index.SearchOptions, fn func(*classify.Event) error) (index.Result, error) {
-	r, err := index.OpenReader(d.dir, index.ReaderOptions{})
-	if err != nil {
-		return index.Result{}, err
-	}
-	defer r.Close()
-	return r.Search(ctx, q, opt, fn)
-}
-
-func (d dirSearcher) Count(ctx context.Context, q index.Query, by string, limit int) (index.Counts, error) {
-	r, err := index.OpenReader(d.dir, index.ReaderOptions{})
-	if err != nil {
-		return index.Counts{}, err
-	}
-	defer r.Close()
-	return r.Count(ctx, q, by, limit)
-}
