@@ -300,7 +300,7 @@ func TestAgentReport(t *testing.T) {
 		t.Fatalf("report %s: %.200s, %v", files[0], b, err)
 	}
 	r.stop(t)
-	r = start(t, cfg)
+	start(t, cfg) // stopped by its cleanup
 	time.Sleep(300 * time.Millisecond)
 	if files, _ := filepath.Glob(filepath.Join(sched.Dir, "*")); len(files) != 1 {
 		t.Errorf("after a restart: %v", files)
