@@ -190,8 +190,8 @@ func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.
 	fmt.Printf("wrote %d connections in %s (%.0f/s); timed %d, found %d (%d not found)\n",
 		n, loaded.Round(time.Millisecond), float64(n)/loaded.Seconds(), len(written), len(lat), missing)
 	fmt.Printf("line written → searchable: p50 %s, p99 %s, max %s\n", q(0.5).Round(time.Millisecond), q(0.99).Round(time.Millisecond), q(1).Round(time.Millisecond))
-	fmt.Printf("agent CPU while loaded: %.1f%% of a core; RSS max %d MB, last %d MB\n",
-		100*cpuLoaded.Seconds()/loaded.Seconds(), slices.Max(append(rss, 0)), rssMB(pid))
+	fmt.Printf("agent CPU while loaded: %.1f%% of a core; RSS max %d MB, last %d MB (anonymous %d MB, files mapped %d MB)\n",
+		100*cpuLoaded.Seconds()/loaded.Seconds(), slices.Max(append(rss, 0)), rssMB(pid), status(pid, "RssAnon:"), status(pid, "RssFile:"))
 
 	searchTimes(client, start, "while just loaded")
 	if idle > 0 {
@@ -238,13 +238,16 @@ func cpuTime(pid int) time.Duration {
 }
 
 // rssMB is the resident memory of process pid.
-func rssMB(pid int) int {
+func rssMB(pid int) int { return status(pid, "VmRSS:") }
+
+// status reads one memory figure of /proc/PID/status, in MB.
+func status(pid int, key string) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
+		if strings.HasPrefix(l, key) {
 			kb, _ := strconv.Atoi(strings.Fields(l)[1])
 			return kb / 1024
 		}
