@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/sshwhy/sshwhy/report"
 )
 
 // DefaultConfigPath is where the agent looks for its configuration.
@@ -60,6 +61,10 @@ type Config struct {
 	// (instead of from its end); later runs resume from the checkpoint.
 	FromStart bool   `toml:"from_start"`
 	LogLevel  string `toml:"log_level"` // debug, info, warn, error
+
+	// Report, when set ([report] table), makes the daily report on a
+	// schedule: see report.Schedule. Off by default.
+	Report *report.Schedule `toml:"report"`
 
 	path string // the file it was read from
 }
@@ -110,6 +115,11 @@ func LoadConfig(path string, missingOK bool) (Config, error) {
 			keys[i] = k.String()
 		}
 		return Config{}, fmt.Errorf("config %s: unknown setting(s) %s", path, strings.Join(keys, ", "))
+	}
+	if c.Report != nil {
+		if err := c.Report.Validate(); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	c.path = path
 	return c, nil

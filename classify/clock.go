@@ -192,3 +192,52 @@ func (l *connList) all() []*conn {
 	}
 	return out
 }
+
+// connIndex finds connections by a key (pid or address). It keeps the
+// keys of authenticated sessions apart from the others: a bastion's
+// thousands of sessions then do not make the maps that every bot line
+// probes large (a small map stays in the processor's caches).
+type connIndex[K comparable] struct {
+	young    map[K]*conn // keys of unauthenticated connections (and clients)
+	sessions map[K]*conn // keys of authenticated connections
+}
+
+func newConnIndex[K comparable]() connIndex[K] {
+	return connIndex[K]{young: map[K]*conn{}, sessions: map[K]*conn{}}
+}
+
+func (x *connIndex[K]) get(k K) *conn {
+	if c := x.young[k]; c != nil {
+		return c
+	}
+	return x.sessions[k]
+}
+
+// set makes k find c (the key leaves the other map).
+func (x *connIndex[K]) set(k K, c *conn) {
+	if c.authed {
+		x.sessions[k] = c
+		delete(x.young, k)
+	} else {
+		x.young[k] = c
+		delete(x.sessions, k)
+	}
+}
+
+// drop removes k if it finds c.
+func (x *connIndex[K]) drop(k K, c *conn) {
+	if x.young[k] == c {
+		delete(x.young, k)
+	}
+	if x.sessions[k] == c {
+		delete(x.sessions, k)
+	}
+}
+
+// promote moves k of c, which just authenticated, to the sessions.
+func (x *connIndex[K]) promote(k K, c *conn) {
+	if x.young[k] == c {
+		delete(x.young, k)
+		x.sessions[k] = c
+	}
+}

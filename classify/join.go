@@ -72,12 +72,12 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 	if f.HasUser {
 		user = f.User
 	}
-	pk := pidKey{l.Host, l.PID, false}
+	pk := pidKey{m.hid(l.Host), int32(l.PID), false}
 	if r.Phase != string(cause.Postauth) && !m.family.relay[l.Host] {
 		if c := m.preauthParent(l.Host, l.PID, ip, ipOK, user); c != nil {
-			c.preChild = l.PID
-			c.pids = append(c.pids, l.PID)
-			m.byPID[pk] = c
+			c.extra().preChild = l.PID
+			c.addPID(l.PID)
+			m.byPID.set(pk, c)
 			return c
 		}
 	}
@@ -90,7 +90,9 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 	// of its own, authenticated only if a session could own it.
 	o := m.newConn(l)
 	o.orphan = true
-	o.authed = r.Phase == string(cause.Postauth) || len(m.sessionsFor(l.Host, ip, ipOK, nil)) > 0
+	if r.Phase == string(cause.Postauth) || len(m.sessionsFor(l.Host, ip, ipOK, nil)) > 0 {
+		m.authenticate(o)
+	}
 	return o
 }
 
@@ -101,7 +103,7 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user string) *conn {
 	var best *conn
 	for c := m.live.head; c != nil; c = c.next {
-		if c.host != host || c.authed || c.client || c.orphan || c.preChild != 0 ||
+		if c.host != host || c.authed || c.client || c.orphan || c.preChild() != 0 ||
 			c.pid >= pid || pid-c.pid > childWindow || (best != nil && c.pid < best.pid) {
 			continue
 		}
@@ -122,7 +124,7 @@ func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user
 func (m *Machine) sessionsFor(host, ip string, ipOK bool, except *conn) []*conn {
 	var out []*conn
 	for c := m.live.head; c != nil; c = c.next {
-		if c == except || c.host != host || !c.authed || c.client || c.orphan || c.postChild != 0 || c.user == "root" {
+		if c == except || c.host != host || !c.authed || c.client || c.orphan || c.postChild() != 0 || c.user == "root" {
 			continue
 		}
 		if ipOK && c.ipOK && c.ip != ip {
@@ -137,7 +139,6 @@ func (m *Machine) sessionsFor(host, ip string, ipOK bool, except *conn) []*conn 
 // hold parks an ended orphan until a PAM line claims it or Linger passes.
 func (m *Machine) hold(o *conn) {
 	o.ended = true
-	o.end = o.last
 	m.live.remove(o)
 	m.family.held = append(m.family.held, o)
 }
@@ -148,12 +149,12 @@ func (m *Machine) hold(o *conn) {
 // session without an address matches any), that ended within Linger and
 // whose pid is above s's. It reports whether one was claimed.
 func (m *Machine) claim(s *conn) bool {
-	if s.user == "root" || s.postChild != 0 {
+	if s.user == "root" || s.postChild() != 0 {
 		return false
 	}
 	var cands []*conn
 	for _, o := range m.family.held {
-		if o.host != s.host || m.now.Sub(o.end) > m.opt.Linger || o.pid <= s.pid && s.pid-o.pid < childWindow {
+		if o.host != s.host || m.now.Sub(o.last) > m.opt.Linger || o.pid <= s.pid && s.pid-o.pid < childWindow {
 			continue
 		}
 		if o.ipOK && s.ipOK && o.ip != s.ip {
@@ -173,9 +174,9 @@ func (m *Machine) claim(s *conn) bool {
 		if others > 0 || len(cands) > 1 {
 			return false
 		}
-		s.joinNote = "joined by time: this session's start is not in the input and its post-auth process named no session"
+		s.extra().joinNote = "joined by time: this session's start is not in the input and its post-auth process named no session"
 	case others > 0 || len(cands) > 1:
-		s.joinNote = "joined by address: " + itoa(others+1) + " sessions from " + s.ip +
+		s.extra().joinNote = "joined by address: " + itoa(others+1) + " sessions from " + s.ip +
 			" were open and the post-auth process that logged the end named none (OpenSSH before 7.2 logs no port)"
 	}
 	m.merge(s, o, true)
@@ -196,32 +197,35 @@ func (m *Machine) merge(s, o *conn, beforeLast bool) {
 	s.dropped += o.dropped
 	if len(s.lines) > m.opt.MaxLines {
 		// keep the first lines and the last one, as addLine does
-		s.dropped += len(s.lines) - m.opt.MaxLines
+		s.dropped += int32(len(s.lines) - m.opt.MaxLines)
 		last := s.lines[len(s.lines)-1]
 		s.lines = append(s.lines[:m.opt.MaxLines-1], last)
 	}
-	for _, v := range []verdict{o.best, o.bestWeak} {
-		if v.c == "" {
-			continue
+	if os := o.causes(); os.best.r != nil || os.weak.r != nil {
+		// s is authenticated: rank as such.
+		authed := s.authed
+		s.authed = true
+		if os.best.r != nil {
+			s.tell(os.best, false)
 		}
-		dst := &s.best
-		if v == o.bestWeak {
-			dst = &s.bestWeak
+		if os.weak.r != nil {
+			s.tell(os.weak, true)
 		}
-		if v.of(true).Rank() >= dst.of(true).Rank() {
-			*dst = v
-		}
+		s.authed = authed
 	}
 	s.closed = s.closed || o.closed
 	s.failures += o.failures
-	s.postChild = o.pid
-	s.pids = append(s.pids, o.pid)
-	m.byPID[pidKey{o.host, o.pid, false}] = s
+	s.extra().postChild = o.pid
+	s.addPID(o.pid)
+	m.byPID.set(pidKey{m.hid(o.host), int32(o.pid), false}, s)
 	if o.last.After(s.last) {
 		s.last = o.last
 	}
 	if s.ip == "" && o.ip != "" {
-		s.ip, s.ipOK, s.remote = o.ip, o.ipOK, o.remote
+		s.ip, s.ipOK = o.ip, o.ipOK
+		if o.remote() != "" {
+			s.extra().remote = o.remote()
+		}
 	}
 	o.lines = nil
 }
@@ -237,7 +241,7 @@ func (f *family) remove(o *conn) {
 
 // expire settles the orphans whose Linger passed without a PAM line.
 func (f *family) expire(m *Machine) {
-	for len(f.held) > 0 && m.now.Sub(f.held[0].end) > m.opt.Linger {
+	for len(f.held) > 0 && m.now.Sub(f.held[0].last) > m.opt.Linger {
 		m.settle(f.held[0])
 	}
 }
@@ -262,7 +266,7 @@ func (m *Machine) settle(o *conn) {
 	case 0:
 	default:
 		m.stats.Unjoined++
-		o.joinNote = "not joined: " + itoa(len(s)) + " sessions from " + orDash(o.ip) +
+		o.extra().joinNote = "not joined: " + itoa(len(s)) + " sessions from " + orDash(o.ip) +
 			" were open and no line names the one this post-auth process served"
 	}
 	m.emitConn(o, m.verdict(o, verdict{}, false))

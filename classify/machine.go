@@ -16,6 +16,7 @@ package classify
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -34,8 +35,9 @@ type Options struct {
 	// MaxLines caps the evidence lines kept per connection (default 50);
 	// the last line is always kept, the others beyond the cap are counted.
 	MaxLines int
-	// MaxOpen caps the connections tracked at once (default 100000); past
-	// it the longest-silent connections are flushed as unknown.
+	// MaxOpen caps the connections tracked at once (default 1<<20, about
+	// 0.9 GB of open sessions: docs/benchmarks-scaling.md); past it the
+	// longest-silent tenth is flushed as unknown.
 	MaxOpen int
 	// Linger is how long (in log time) an ended connection still absorbs
 	// its trailing lines, such as PAM's "session closed" (default 10s).
@@ -71,8 +73,8 @@ type Machine struct {
 	emit  func(*Event)
 	stats Stats
 
-	byPID     map[pidKey]*conn
-	byAddr    map[addrKey]*conn
+	byPID     connIndex[pidKey]
+	byAddr    connIndex[addrKey]
 	live      connList     // open connections, least recently active first (clock.go)
 	deadlines deadlineHeap // unauthenticated connections, by when silence ends them
 	dead      []*conn      // ended connections, in end order, until their linger expires
@@ -86,60 +88,228 @@ type Machine struct {
 
 	lastProgram string // cache of the last program's rules
 	lastGroup   *rules.Group
+	origins     map[[2]string]*origin
+	lastOrigin  *origin
+	hosts       map[string]uint32 // host numbers for map keys
+	lastHost    string
+	lastHostID  uint32
+	byID        map[string]*rules.Rule // rules by id, built by Restore
 }
 
+// Map keys are small (an open connection holds one of each): hosts are
+// numbered (Machine.hid).
 type pidKey struct {
-	host   string
-	pid    int
+	host   uint32
+	pid    int32 // the kernel's pids fit (pid_max is at most 2^22)
 	client bool
 }
 
 type addrKey struct {
-	host string
+	host uint32
+	port int32
 	ip   string
-	port int
 }
 
-// conn is one connection being followed.
-type conn struct {
-	host, program, source string
-	pid                   int
-	pids                  []int // further pids (children)
-	client                bool
-	ip                    string // canonical address, or sshd's text when it is none (ipOK false)
-	ipOK                  bool
-	remote                string // sshd's text for the peer when it is no address or has a zone
-	port                  int    // -1 until known
-	user                  string
-	start, last, end      time.Time
-	prec                  int8
-	authed                bool
-	attempted             bool // a user-auth request was made (a user was named, a method tried)
-	authSeen              bool // the line saying it authenticated ("Accepted ...") is in the input
-	failures              int
-	methods               []string
-	lines                 []string
-	dropped               int
-	closed                bool // a rule said the peer is gone
-	ended                 bool
+// hid returns the number of host.
+func (m *Machine) hid(host string) uint32 {
+	if host == m.lastHost && m.lastHostID != 0 {
+		return m.lastHostID
+	}
+	id := m.hosts[host]
+	if id == 0 {
+		id = uint32(len(m.hosts) + 1)
+		m.hosts[host] = id
+	}
+	m.lastHost, m.lastHostID = host, id
+	return id
+}
 
-	// Children joined by address (join.go): the pre-auth child's pid
-	// (before OpenSSH 5.9) and the post-auth child's (before 7.2).
-	preChild, postChild int
+// conn is one connection being followed. It is what an open connection
+// costs (docs/benchmarks-scaling.md): fields are ordered and sized to keep
+// it small, and what only old sshds need is in x.
+type conn struct {
+	host              string
+	user              string
+	ip                string    // canonical address, or sshd's text when it is none (ipOK false)
+	from              *origin   // program and source
+	start, last       time.Time // once ended, last is the end
+	pid               int
+	port              int32  // -1 until known
+	child             int32  // a further pid of the connection (a child's); more in x.pids
+	methods           string // authentication methods tried, in order, space-separated (a method is a word)
+	lines             []string
+	said              *causes // what its lines said, nil until a line says a cause
+	prev, next        *conn   // in Machine.live
+	x                 *connExtra
+	failures, dropped int32
+	prec              int8
+	client            bool
+	ipOK              bool
+	authed            bool
+	attempted         bool // a user-auth request was made (a user was named, a method tried)
+	authSeen          bool // the line saying it authenticated ("Accepted ...") is in the input
+	closed            bool // a rule said the peer is gone
+	ended             bool
+	hostKey           bool // ended by a line that allows the host-key inference
 	// orphan marks the lines of a post-auth process whose session is not
 	// known yet; ended, it waits in Machine.family for the session's PAM
-	// line instead of becoming an event.
-	orphan bool
+	// line instead of becoming an event (join.go).
+	orphan  bool
+	listed  bool // in Machine.live
+	watched bool // on Machine.deadlines
+}
+
+// connExtra holds what few connections need: an address that is none (or
+// has a zone), and the joins of child processes without a port (join.go).
+type connExtra struct {
+	pids   []int  // further pids beyond conn.child
+	remote string // sshd's text for the peer when it is no address or has a zone
+	// The children joined by address: the pre-auth child's pid (before
+	// OpenSSH 5.9) and the post-auth child's (before 7.2).
+	preChild, postChild int
 	// joinNote says how an ending was joined when the join was a guess.
 	joinNote string
+}
 
-	best     verdict // strongest cause stated by a line
-	bestWeak verdict // strongest weak cause
-	hostKey  bool    // ended by a line that allows the host-key inference
+// origin is where a connection's lines come from: the program that logs
+// them and the input. Connections share it (Machine.origins).
+type origin struct {
+	program, source string
+}
 
-	prev, next *conn // in Machine.live
-	listed     bool  // in Machine.live
-	watched    bool  // on Machine.deadlines
+// origin returns the shared origin of program and source.
+func (m *Machine) origin(program, source string) *origin {
+	if o := m.lastOrigin; o != nil && o.program == program && o.source == source {
+		return o
+	}
+	k := [2]string{program, source}
+	o := m.origins[k]
+	if o == nil {
+		o = &origin{program, source}
+		m.origins[k] = o
+	}
+	m.lastOrigin = o
+	return o
+}
+
+// addPID records a further pid of the connection (a child's).
+func (c *conn) addPID(pid int) {
+	if c.child == 0 {
+		c.child = int32(pid)
+		return
+	}
+	c.extra().pids = append(c.extra().pids, pid)
+}
+
+// allPIDs is the connection's pids: its own first, then the children's.
+func (c *conn) allPIDs() []int {
+	out := []int{c.pid}
+	if c.child != 0 {
+		out = append(out, int(c.child))
+	}
+	if c.x != nil {
+		out = append(out, c.x.pids...)
+	}
+	return out
+}
+
+func (c *conn) extra() *connExtra {
+	if c.x == nil {
+		c.x = &connExtra{}
+	}
+	return c.x
+}
+
+func (c *conn) remote() string {
+	if c.x == nil {
+		return ""
+	}
+	return c.x.remote
+}
+
+func (c *conn) joinNote() string {
+	if c.x == nil {
+		return ""
+	}
+	return c.x.joinNote
+}
+
+func (c *conn) preChild() int {
+	if c.x == nil {
+		return 0
+	}
+	return c.x.preChild
+}
+
+func (c *conn) postChild() int {
+	if c.x == nil {
+		return 0
+	}
+	return c.x.postChild
+}
+
+// causes is what a connection's lines said: the strongest cause and the
+// strongest weak one ("Connection closed by ..." says how, not why).
+type causes struct {
+	best, weak said
+}
+
+var noCauses causes
+
+// causes returns what c's lines said (nothing, for a connection whose
+// lines said no cause: most open sessions).
+func (c *conn) causes() *causes {
+	if c.said == nil {
+		return &noCauses
+	}
+	return c.said
+}
+
+// tell records what a line said, keeping the strongest of each kind.
+func (c *conn) tell(v said, weak bool) {
+	cur := c.causes()
+	dst := &cur.best
+	if weak {
+		dst = &cur.weak
+	}
+	if v.of(c.authed).Rank() < dst.of(c.authed).Rank() {
+		return
+	}
+	if c.said == nil {
+		c.said = &causes{}
+	}
+	if weak {
+		c.said.weak = v
+	} else {
+		c.said.best = v
+	}
+}
+
+// said is a cause a rule's line gave its connection: the rule (its cause,
+// preauth cause and id) and the line's detail.
+type said struct {
+	r      *rules.Rule
+	detail string
+}
+
+// of returns the cause said for a connection that did (or did not)
+// authenticate; "" when nothing was said.
+func (s *said) of(authed bool) cause.Cause {
+	switch {
+	case s.r == nil:
+		return ""
+	case !authed && s.r.CausePreauth != "":
+		return s.r.CausePreauth
+	}
+	return s.r.Cause
+}
+
+// verdict turns what was said into a verdict.
+func (s *said) verdict() verdict {
+	if s.r == nil {
+		return verdict{}
+	}
+	return verdict{c: s.r.Cause, pre: s.r.CausePreauth, rule: s.r.ID, detail: s.detail}
 }
 
 // verdict is a cause a line (or the machine) gave its connection.
@@ -172,7 +342,7 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		opt.MaxLines = 50
 	}
 	if opt.MaxOpen <= 0 {
-		opt.MaxOpen = 100000
+		opt.MaxOpen = 1 << 20
 	}
 	if opt.Linger <= 0 {
 		opt.Linger = 10 * time.Second
@@ -185,8 +355,10 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		opt:        opt,
 		emit:       emit,
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
-		byPID:      map[pidKey]*conn{},
-		byAddr:     map[addrKey]*conn{},
+		byPID:      newConnIndex[pidKey](),
+		byAddr:     newConnIndex[addrKey](),
+		origins:    map[[2]string]*origin{},
+		hosts:      map[string]uint32{},
 		known:      newKnownClients(1 << 16),
 		family:     newFamily(),
 	}, nil
@@ -235,7 +407,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 			m.opt.Unmatched(&lc)
 		}
 		// Still evidence for a connection we follow.
-		if c := m.byPID[pidKey{l.Host, l.PID, isClient(l.Program)}]; c != nil && !c.ended {
+		if c := m.byPID.get(pidKey{m.hid(l.Host), int32(l.PID), isClient(l.Program)}); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 		}
 		return
@@ -261,7 +433,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 	f := &mt.Fields
 	client := isClient(l.Program)
-	pk := pidKey{l.Host, l.PID, client}
+	pk := pidKey{m.hid(l.Host), int32(l.PID), client}
 	var ip string
 	var ipOK bool
 	if f.IP != "" && !client {
@@ -269,17 +441,17 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 	}
 	hasAddr := ip != "" && f.Port >= 0
 	opens := mt.Rule.Action == rules.Open
-	c := m.byPID[pk]
+	c := m.byPID.get(pk)
 	if c != nil {
 		sameAddr := true
 		switch {
 		case hasAddr && c.port >= 0:
-			sameAddr = c.ip == ip && c.port == f.Port
+			sameAddr = c.ip == ip && int(c.port) == f.Port
 		case ipOK && c.ipOK:
 			sameAddr = c.ip == ip // no port: the address alone
 		}
 		switch {
-		case c.ended && sameAddr && !opens && l.Time.Sub(c.end) <= m.opt.Linger:
+		case c.ended && sameAddr && !opens && l.Time.Sub(c.last) <= m.opt.Linger:
 			if c.orphan {
 				c.addLine(l.Raw, m.opt.MaxLines) // still waiting for its session: evidence
 			}
@@ -294,15 +466,15 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 		}
 	}
 	if c == nil && hasAddr {
-		if c2 := m.byAddr[addrKey{l.Host, ip, f.Port}]; c2 != nil {
+		if c2 := m.byAddr.get(addrKey{m.hid(l.Host), int32(f.Port), ip}); c2 != nil {
 			if c2.ended {
-				if l.Time.Sub(c2.end) <= m.opt.Linger && !opens {
+				if l.Time.Sub(c2.last) <= m.opt.Linger && !opens {
 					return nil
 				}
 			} else if !opens {
 				// Another process of the same connection (post-auth child).
-				m.byPID[pk] = c2
-				c2.pids = append(c2.pids, l.PID)
+				m.byPID.set(pk, c2)
+				c2.addPID(l.PID)
 				c = c2
 			}
 		}
@@ -315,8 +487,8 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 	}
 	if hasAddr && c.port < 0 {
 		c.setIP(f.IP, ip, ipOK)
-		c.port = f.Port
-		m.byAddr[addrKey{l.Host, ip, f.Port}] = c
+		c.port = int32(f.Port)
+		m.byAddr.set(addrKey{m.hid(l.Host), int32(f.Port), ip}, c)
 	}
 	return c
 }
@@ -324,9 +496,9 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 // newConn starts following the connection of l's pid.
 func (m *Machine) newConn(l *ingest.Line) *conn {
 	client := isClient(l.Program)
-	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: l.PID, client: client,
+	c := &conn{host: l.Host, from: m.origin(l.Program, l.Source), pid: l.PID, client: client,
 		port: -1, start: l.Time, prec: l.Prec}
-	m.byPID[pidKey{l.Host, l.PID, client}] = c
+	m.byPID.set(pidKey{m.hid(l.Host), int32(l.PID), client}, c)
 	m.live.pushBack(c)
 	if m.live.n > m.opt.MaxOpen {
 		m.evict()
@@ -343,6 +515,25 @@ func postauthLine(mt *rules.Match) bool {
 		r.Action == rules.SessionOpen || r.Action == rules.SessionEnd
 }
 
+// authenticate marks c authenticated; its keys move to the sessions'
+// side of the indexes.
+func (m *Machine) authenticate(c *conn) {
+	if c.authed {
+		return
+	}
+	c.authed = true
+	if c.client {
+		return
+	}
+	h := m.hid(c.host)
+	for _, pid := range c.allPIDs() {
+		m.byPID.promote(pidKey{h, int32(pid), false}, c)
+	}
+	if c.port >= 0 {
+		m.byAddr.promote(addrKey{h, c.port, c.ip}, c)
+	}
+}
+
 // startUnknown reports whether the connection's start is not in the
 // input: it authenticated, but the line saying so is missing (the input
 // begins after it).
@@ -351,9 +542,12 @@ func (c *conn) startUnknown() bool { return c.authed && !c.authSeen }
 // setIP records the peer's address: raw as sshd wrote it, ip its
 // canonical form (canonAddr).
 func (c *conn) setIP(raw, ip string, ok bool) {
-	c.ip, c.ipOK, c.remote = ip, ok, ""
-	if !ok || hasZone(raw) {
-		c.remote = raw
+	c.ip, c.ipOK = ip, ok
+	switch {
+	case !ok || hasZone(raw):
+		c.extra().remote = raw
+	case c.x != nil:
+		c.x.remote = ""
 	}
 }
 
@@ -377,7 +571,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		c.user = f.User
 	}
 	if postauthLine(mt) {
-		c.authed = true
+		m.authenticate(c)
 	}
 	switch {
 	case f.Preamble == "authenticating user", f.Preamble == "invalid user",
@@ -387,14 +581,15 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	n := max(1, l.Repeat) // rsyslog's "message repeated N times": N more of the message
 	switch r.Action {
 	case rules.AuthFail:
-		c.failures += n
+		c.failures += int32(n)
 		c.attempted = true
 		c.addMethod(f.Method)
 	case rules.AuthOK:
-		c.authed, c.authSeen = true, true
+		m.authenticate(c)
+		c.authSeen = true
 		c.addMethod(f.Method)
 		// Failures before a successful login are not why it ended.
-		c.best, c.bestWeak = verdict{}, verdict{}
+		c.said = nil
 		if c.ip != "" {
 			m.known.add(c.host, c.ip)
 		}
@@ -402,24 +597,17 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		c.attempted = true
 	case rules.Child:
 		if f.PID >= 0 {
-			k := pidKey{c.host, f.PID, false}
-			if old := m.byPID[k]; old != nil && old != c && !old.ended {
+			k := pidKey{m.hid(c.host), int32(f.PID), false}
+			if old := m.byPID.get(k); old != nil && old != c && !old.ended {
 				m.finish(old, verdict{c: cause.Unknown, rule: "pid-reused"}, false)
 			}
-			m.byPID[k] = c
-			c.pids = append(c.pids, f.PID)
-			c.postChild = f.PID
+			m.byPID.set(k, c)
+			c.addPID(f.PID)
+			c.extra().postChild = f.PID
 		}
 	}
 	if r.Cause != "" {
-		v := verdict{c: r.Cause, pre: r.CausePreauth, rule: r.ID, detail: mt.Detail()}
-		if r.Weak {
-			if v.of(c.authed).Rank() >= c.bestWeak.of(c.authed).Rank() {
-				c.bestWeak = v
-			}
-		} else if v.of(c.authed).Rank() >= c.best.of(c.authed).Rank() {
-			c.best = v
-		}
+		c.tell(said{r: r, detail: mt.Detail()}, r.Weak)
 	}
 	if r.Closed {
 		c.closed = true
@@ -444,7 +632,7 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
 	switch r.Action {
 	case rules.GracePID:
-		if c := m.byPID[pidKey{l.Host, f.PID, false}]; c != nil && !c.ended {
+		if c := m.byPID.get(pidKey{m.hid(l.Host), int32(f.PID), false}); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 			c.last = l.Time
 			if c.ip == "" {
@@ -464,7 +652,7 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 // or a grace timeout of a connection that logged nothing else.
 func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
 	f := &mt.Fields
-	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, port: f.Port,
+	c := &conn{host: l.Host, from: m.origin(l.Program, l.Source), pid: pid, port: int32(f.Port),
 		start: l.Time, last: l.Time, prec: l.Prec}
 	if f.IP != "" {
 		ip, ok := canonAddr(f.IP)
@@ -490,7 +678,6 @@ func (m *Machine) finish(c *conn, alt verdict, force bool) {
 // lines until its linger expires.
 func (m *Machine) retire(c *conn) {
 	c.ended = true
-	c.end = c.last
 	m.live.remove(c)
 	m.dead = append(m.dead, c)
 }
@@ -499,18 +686,19 @@ func (m *Machine) retire(c *conn) {
 func (m *Machine) verdict(c *conn, alt verdict, force bool) verdict {
 	var final verdict
 	weak := false
+	said := c.causes()
 	switch {
 	case force:
 		final = alt
-	case c.best.c != "":
-		final = c.best
+	case said.best.r != nil:
+		final = said.best.verdict()
 	case alt.c != "":
 		final = alt
-	case c.hostKey && c.bestWeak.of(c.authed) == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
-		return verdict{c: cause.HostKeyMismatch, rule: c.bestWeak.rule, inferred: true,
+	case c.hostKey && said.weak.of(c.authed) == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
+		return verdict{c: cause.HostKeyMismatch, rule: said.weak.r.ID, inferred: true,
 			detail: "closed right after key exchange by a client that logged in before: most likely it refused a changed host key"}
-	case c.bestWeak.c != "":
-		final, weak = c.bestWeak, true
+	case said.weak.r != nil:
+		final, weak = said.weak.verdict(), true
 	default:
 		final = verdict{c: cause.Unknown}
 	}
@@ -520,9 +708,9 @@ func (m *Machine) verdict(c *conn, alt verdict, force bool) verdict {
 	// authenticating: a probe is a connection without any authentication
 	// attempt (causes.md).
 	if !force && !c.authed && c.attempted && (final.c == cause.Probe || weak && final.c == cause.ProtocolError) {
-		if c.bestWeak.of(false) == cause.AuthFailure {
-			final = c.bestWeak
-			final.pre = ""
+		if said.weak.of(false) == cause.AuthFailure {
+			final = said.weak.verdict()
+			final.c, final.pre = cause.AuthFailure, ""
 		} else {
 			final.c = cause.AuthFailure
 			final.detail = joinDetail(final.detail, "after a user-auth request: the client gave up authenticating")
@@ -543,29 +731,29 @@ func joinDetail(a, b string) string {
 
 func (m *Machine) emitConn(c *conn, final verdict) {
 	conf := cause.Certain
-	if final.inferred || c.joinNote != "" {
+	if final.inferred || c.joinNote() != "" {
 		conf = cause.Inferred
 	}
 	ev := &Event{
-		ID:           EventID(c.host, c.pid, c.port, c.start),
+		ID:           EventID(c.host, c.pid, int(c.port), c.start),
 		Start:        c.start,
 		End:          c.last,
 		StartUnknown: c.startUnknown(),
 		Prec:         c.prec,
 		Host:         c.host,
-		Program:      c.program,
+		Program:      c.from.program,
 		PID:          c.pid,
 		User:         c.user,
 		Cause:        final.c,
 		Confidence:   conf,
 		Phase:        cause.Preauth,
-		Detail:       joinDetail(final.text(), c.joinNote),
+		Detail:       joinDetail(final.text(), c.joinNote()),
 		Rule:         final.rule,
-		AuthFailures: c.failures,
-		AuthMethods:  c.methods,
+		AuthFailures: int(c.failures),
+		AuthMethods:  c.methodList(),
 		Lines:        c.lines,
-		LinesDropped: c.dropped,
-		Source:       c.source,
+		LinesDropped: int(c.dropped),
+		Source:       c.from.source,
 	}
 	c.fillAddr(ev)
 	if c.authed {
@@ -576,7 +764,7 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 	} else if !c.start.IsZero() && !c.last.IsZero() {
 		ev.DurationS = c.last.Sub(c.start).Seconds()
 	}
-	c.lines, c.methods = nil, nil
+	c.lines, c.methods = nil, ""
 	m.stats.Events++
 	m.stats.ByCause[final.c]++
 	m.emit(ev)
@@ -588,9 +776,9 @@ func (c *conn) fillAddr(ev *Event) {
 	if c.ipOK {
 		ev.SrcIP = c.ip
 	}
-	ev.Remote = c.remote
+	ev.Remote = c.remote()
 	if c.port >= 0 {
-		ev.SrcPort = c.port
+		ev.SrcPort = int(c.port)
 	}
 }
 
@@ -627,7 +815,7 @@ func (m *Machine) expireDead() {
 	i := 0
 	for ; i < len(m.dead); i++ {
 		c := m.dead[i]
-		if m.now.Sub(c.end) <= m.opt.Linger {
+		if m.now.Sub(c.last) <= m.opt.Linger {
 			break
 		}
 		m.forget(c)
@@ -636,17 +824,13 @@ func (m *Machine) expireDead() {
 }
 
 func (m *Machine) forget(c *conn) {
-	for _, pid := range append([]int{c.pid}, c.pids...) {
-		k := pidKey{c.host, pid, c.client}
-		if m.byPID[k] == c {
-			delete(m.byPID, k)
-		}
+	for _, pid := range c.allPIDs() {
+		k := pidKey{m.hid(c.host), int32(pid), c.client}
+		m.byPID.drop(k, c)
 	}
 	if c.port >= 0 {
-		k := addrKey{c.host, c.ip, c.port}
-		if m.byAddr[k] == c {
-			delete(m.byAddr, k)
-		}
+		k := addrKey{m.hid(c.host), c.port, c.ip}
+		m.byAddr.drop(k, c)
 	}
 }
 
@@ -670,8 +854,9 @@ func (m *Machine) evict() {
 func (m *Machine) Flush() {
 	m.sweep()
 	var over []*conn
-	for c := m.live.head; c != nil; c = c.next {
-		if !c.authed && !c.client && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
+	for _, e := range m.deadlines { // every connection that can end by silence is here
+		c := e.c
+		if hasDeadline(c) && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
 			over = append(over, c)
 		}
 	}
@@ -682,47 +867,56 @@ func (m *Machine) Flush() {
 	m.family.settle(m)
 }
 
-// OpenEvents returns the connections still open, in the order they
-// started, as events with Open set: no cause or confidence yet, End the
 // OpenCount is how many connections are being followed (not ended yet).
 func (m *Machine) OpenCount() int { return m.live.n }
 
-// time of their last line, and the ID they will have when they end.
-func (m *Machine) OpenEvents() []*Event {
-	open := m.live.all()
-	sortByStart(open)
-	evs := make([]*Event, 0, len(open))
-	for _, c := range open {
-		ev := &Event{
-			ID:           EventID(c.host, c.pid, c.port, c.start),
-			Start:        c.start,
-			End:          c.last,
-			StartUnknown: c.startUnknown(),
-			Open:         true,
-			Prec:         c.prec,
-			Host:         c.host,
-			Program:      c.program,
-			PID:          c.pid,
-			User:         c.user,
-			Phase:        cause.Preauth,
-			AuthFailures: c.failures,
-			AuthMethods:  slices.Clone(c.methods),
-			Lines:        slices.Clone(c.lines),
-			LinesDropped: c.dropped,
-			Source:       c.source,
+// OpenEvents yields the connections still open, in the order they
+// started, as events with Open set: no cause or confidence yet, End the
+// time of their last line, and the ID they will have when they end. Each
+// event is new (the caller may keep it); they are made one at a time, so a
+// million open sessions need no second million events in memory. The
+// Machine must not be fed while the iteration runs.
+func (m *Machine) OpenEvents() iter.Seq[*Event] {
+	return func(yield func(*Event) bool) {
+		open := m.live.all()
+		sortByStart(open)
+		for _, c := range open {
+			if !yield(m.openEvent(c)) {
+				return
+			}
 		}
-		c.fillAddr(ev)
-		if c.authed {
-			ev.Phase = cause.Postauth
-		}
-		if c.startUnknown() {
-			ev.Start = time.Time{}
-		} else if !c.start.IsZero() && !c.last.IsZero() {
-			ev.DurationS = c.last.Sub(c.start).Seconds()
-		}
-		evs = append(evs, ev)
 	}
-	return evs
+}
+
+func (m *Machine) openEvent(c *conn) *Event {
+	ev := &Event{
+		ID:           EventID(c.host, c.pid, int(c.port), c.start),
+		Start:        c.start,
+		End:          c.last,
+		StartUnknown: c.startUnknown(),
+		Open:         true,
+		Prec:         c.prec,
+		Host:         c.host,
+		Program:      c.from.program,
+		PID:          c.pid,
+		User:         c.user,
+		Phase:        cause.Preauth,
+		AuthFailures: int(c.failures),
+		AuthMethods:  c.methodList(),
+		Lines:        slices.Clone(c.lines),
+		LinesDropped: int(c.dropped),
+		Source:       c.from.source,
+	}
+	c.fillAddr(ev)
+	if c.authed {
+		ev.Phase = cause.Postauth
+	}
+	if c.startUnknown() {
+		ev.Start = time.Time{}
+	} else if !c.start.IsZero() && !c.last.IsZero() {
+		ev.DurationS = c.last.Sub(c.start).Seconds()
+	}
+	return ev
 }
 
 // sortByStart orders connections by start, host and pid.
@@ -741,7 +935,7 @@ func sortByStart(cs []*conn) {
 func (c *conn) addLine(raw string, max int) {
 	if len(c.lines) < max {
 		if c.lines == nil {
-			c.lines = make([]string, 0, 8)
+			c.lines = make([]string, 0, 2) // an open session's two; a bot's grows
 		}
 		c.lines = append(c.lines, raw)
 		return
@@ -750,40 +944,61 @@ func (c *conn) addLine(raw string, max int) {
 	c.dropped++
 }
 
+// addMethod records an authentication method tried (a rule's {method}
+// field is a word: it holds no space).
 func (c *conn) addMethod(method string) {
-	if method == "" {
-		return
-	}
-	for _, x := range c.methods {
-		if x == method {
-			return
+	switch {
+	case method == "" || strings.IndexByte(method, ' ') >= 0:
+	case c.methods == "":
+		c.methods = method // a substring of the line: no allocation
+	default:
+		for rest := c.methods; rest != ""; {
+			x := rest
+			if i := strings.IndexByte(rest, ' '); i >= 0 {
+				x, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = ""
+			}
+			if x == method {
+				return
+			}
 		}
+		c.methods += " " + method
 	}
-	c.methods = append(c.methods, method)
+}
+
+// methodList is the methods tried, for an event.
+func (c *conn) methodList() []string {
+	if c.methods == "" {
+		return nil
+	}
+	return strings.Split(c.methods, " ")
 }
 
 // knownClients remembers which addresses logged in successfully, per host,
 // for the host-key inference. It holds at most about max entries: two
 // generations, the older dropped when the newer fills.
 type knownClients struct {
-	cur, old map[addrKey]struct{}
+	cur, old map[knownKey]struct{}
 	max      int
 }
 
+type knownKey struct{ host, ip string }
+
 func newKnownClients(max int) knownClients {
-	return knownClients{cur: map[addrKey]struct{}{}, old: map[addrKey]struct{}{}, max: max}
+	return knownClients{cur: map[knownKey]struct{}{}, old: map[knownKey]struct{}{}, max: max}
 }
 
 func (k *knownClients) add(host, ip string) {
-	key := addrKey{host: host, ip: ip}
+	key := knownKey{host, ip}
 	k.cur[key] = struct{}{}
 	if len(k.cur) >= k.max/2 {
-		k.old, k.cur = k.cur, map[addrKey]struct{}{}
+		k.old, k.cur = k.cur, map[knownKey]struct{}{}
 	}
 }
 
 func (k *knownClients) has(host, ip string) bool {
-	key := addrKey{host: host, ip: ip}
+	key := knownKey{host, ip}
 	_, a := k.cur[key]
 	_, b := k.old[key]
 	return a || b

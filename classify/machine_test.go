@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,7 @@ func run(t testing.TB, lines []string, opt Options) ([]*Event, *Machine) {
 		m.Feed(&l)
 	}
 	m.Flush()
-	return append(evs, m.OpenEvents()...), m
+	return append(evs, slices.Collect(m.OpenEvents())...), m
 }
 
 func TestCases(t *testing.T) {

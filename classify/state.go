@@ -2,9 +2,11 @@ package classify
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sshwhy/sshwhy/cause"
+	"github.com/sshwhy/sshwhy/rules"
 )
 
 // State is a Machine's memory, in a form that survives a restart: the
@@ -86,7 +88,7 @@ func (m *Machine) State() State {
 		st.Relay = append(st.Relay, h)
 	}
 	slices.Sort(st.Relay)
-	for _, gen := range []map[addrKey]struct{}{m.known.old, m.known.cur} {
+	for _, gen := range []map[knownKey]struct{}{m.known.old, m.known.cur} {
 		for k := range gen {
 			st.Known = append(st.Known, Known{Host: k.host, IP: k.ip})
 		}
@@ -105,8 +107,8 @@ func (m *Machine) Restore(st State) {
 	if m.stats.ByCause == nil {
 		m.stats.ByCause = map[cause.Cause]int64{}
 	}
-	m.byPID = map[pidKey]*conn{}
-	m.byAddr = map[addrKey]*conn{}
+	m.byPID = newConnIndex[pidKey]()
+	m.byAddr = newConnIndex[addrKey]()
 	m.live = connList{}
 	m.deadlines = nil
 	m.dead = nil
@@ -116,7 +118,7 @@ func (m *Machine) Restore(st State) {
 	}
 	var live []*conn
 	for _, cs := range st.Conns {
-		c := restoreConn(cs)
+		c := m.restoreConn(cs)
 		switch {
 		case c.ended && c.orphan:
 			m.family.held = append(m.family.held, c)
@@ -128,7 +130,7 @@ func (m *Machine) Restore(st State) {
 		}
 	}
 	// Ended connections expire in end order.
-	byEnd := func(a, b *conn) int { return a.end.Compare(b.end) }
+	byEnd := func(a, b *conn) int { return a.last.Compare(b.last) }
 	slices.SortStableFunc(m.dead, byEnd)
 	slices.SortStableFunc(m.family.held, byEnd)
 	// A pid or address used by several connections (reused) belongs to
@@ -136,11 +138,11 @@ func (m *Machine) Restore(st State) {
 	// order.
 	for _, list := range [][]*conn{m.dead, m.family.held, live} {
 		for _, c := range list {
-			for _, pid := range append([]int{c.pid}, c.pids...) {
-				m.byPID[pidKey{c.host, pid, c.client}] = c
+			for _, pid := range c.allPIDs() {
+				m.byPID.set(pidKey{m.hid(c.host), int32(pid), c.client}, c)
 			}
 			if c.port >= 0 {
-				m.byAddr[addrKey{c.host, c.ip, c.port}] = c
+				m.byAddr.set(addrKey{m.hid(c.host), c.port, c.ip}, c)
 			}
 		}
 	}
@@ -156,36 +158,68 @@ func (m *Machine) Restore(st State) {
 }
 
 func (c *conn) state() ConnState {
-	return ConnState{
-		Host: c.host, Program: c.program, Source: c.source, PID: c.pid, PIDs: c.pids, Client: c.client,
-		IP: c.ip, Remote: c.remote, Port: c.port, User: c.user, Start: c.start, Last: c.last, End: c.end, Prec: c.prec,
+	s := ConnState{
+		Host: c.host, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.allPIDs()[1:], Client: c.client,
+		IP: c.ip, Remote: c.remote(), Port: int(c.port), User: c.user, Start: c.start, Last: c.last, Prec: c.prec,
 		Authed: c.authed, Attempted: c.attempted, StartUnknown: c.startUnknown(),
-		Failures: c.failures, Methods: c.methods, Lines: c.lines, Dropped: c.dropped,
+		Failures: int(c.failures), Methods: c.methodList(), Lines: c.lines, Dropped: int(c.dropped),
 		Closed: c.closed, Ended: c.ended, HostKey: c.hostKey,
-		PreChild: c.preChild, PostChild: c.postChild, Orphan: c.orphan, JoinNote: c.joinNote,
-		Best:     c.best.state(),
-		BestWeak: c.bestWeak.state(),
+		PreChild: c.preChild(), PostChild: c.postChild(), Orphan: c.orphan, JoinNote: c.joinNote(),
+		Best:     c.causes().best.state(),
+		BestWeak: c.causes().weak.state(),
 	}
+	if c.ended {
+		s.End = c.last
+	}
+	return s
 }
 
-func (v *verdict) state() [4]string {
-	return [4]string{string(v.c), v.rule, v.text(), string(v.pre)}
+func (s *said) state() [4]string {
+	if s.r == nil {
+		return [4]string{}
+	}
+	return [4]string{string(s.r.Cause), s.r.ID, s.detail, string(s.r.CausePreauth)}
 }
 
-func restoreVerdict(s [4]string) verdict {
-	return verdict{c: cause.Cause(s[0]), rule: s[1], detail: s[2], pre: cause.Cause(s[3])}
+// restoreSaid finds the rule a saved cause came from. When the rule set
+// no longer has it (the rules changed between runs), a rule with the saved
+// id and causes stands in.
+func (m *Machine) restoreSaid(s [4]string) said {
+	if s[0] == "" && s[1] == "" {
+		return said{}
+	}
+	if m.byID == nil {
+		m.byID = make(map[string]*rules.Rule, len(m.rules.Rules))
+		for _, r := range m.rules.Rules {
+			m.byID[r.ID] = r
+		}
+	}
+	r := m.byID[s[1]]
+	if r == nil || string(r.Cause) != s[0] || string(r.CausePreauth) != s[3] {
+		r = &rules.Rule{ID: s[1], Cause: cause.Cause(s[0]), CausePreauth: cause.Cause(s[3])}
+	}
+	return said{r: r, detail: s[2]}
 }
 
-func restoreConn(s ConnState) *conn {
+func (m *Machine) restoreConn(s ConnState) *conn {
 	c := &conn{
-		host: s.Host, program: s.Program, source: s.Source, pid: s.PID, pids: s.PIDs, client: s.Client,
-		ip: s.IP, remote: s.Remote, port: s.Port, user: s.User, start: s.Start, last: s.Last, end: s.End, prec: s.Prec,
+		host: s.Host, from: m.origin(s.Program, s.Source), pid: s.PID, client: s.Client,
+		ip: s.IP, port: int32(s.Port), user: s.User, start: s.Start, last: s.Last, prec: s.Prec,
 		authed: s.Authed, attempted: s.Attempted, authSeen: !s.StartUnknown,
-		failures: s.Failures, methods: s.Methods, lines: s.Lines, dropped: s.Dropped,
-		closed: s.Closed, ended: s.Ended, hostKey: s.HostKey,
-		preChild: s.PreChild, postChild: s.PostChild, orphan: s.Orphan, joinNote: s.JoinNote,
-		best:     restoreVerdict(s.Best),
-		bestWeak: restoreVerdict(s.BestWeak),
+		failures: int32(s.Failures), methods: strings.Join(s.Methods, " "), lines: s.Lines, dropped: int32(s.Dropped),
+		closed: s.Closed, ended: s.Ended, hostKey: s.HostKey, orphan: s.Orphan,
+	}
+	if b, w := m.restoreSaid(s.Best), m.restoreSaid(s.BestWeak); b.r != nil || w.r != nil {
+		c.said = &causes{best: b, weak: w}
+	}
+	if s.Remote != "" || s.PreChild != 0 || s.PostChild != 0 || s.JoinNote != "" {
+		c.x = &connExtra{remote: s.Remote, preChild: s.PreChild, postChild: s.PostChild, joinNote: s.JoinNote}
+	}
+	for _, pid := range s.PIDs {
+		c.addPID(pid)
+	}
+	if s.Ended && s.End.After(s.Last) {
+		c.last = s.End // a state saved when end and last were two fields
 	}
 	if s.IP != "" {
 		_, c.ipOK = canonAddr(s.IP)

@@ -61,11 +61,11 @@ func TestStateResume(t *testing.T) {
 			m2.Feed(&l)
 		}
 		m2.Flush()
-		got = append(got, m2.OpenEvents()...)
+		got = append(got, slices.Collect(m2.OpenEvents())...)
 		if g, w := summary(got), summary(want); !slices.Equal(g, w) {
 			t.Fatalf("cut at %d: events differ\n got %q\nwant %q", cut, g, w)
 		}
-		if m2.Stats().Events != int64(len(want)-len(m2.OpenEvents())) {
+		if m2.Stats().Events != int64(len(want)-len(slices.Collect(m2.OpenEvents()))) {
 			t.Fatalf("cut at %d: stats say %d events, want %d", cut, m2.Stats().Events, len(want))
 		}
 	}
@@ -93,7 +93,7 @@ func TestOpenIDStableAcrossRuns(t *testing.T) {
 		"Nov 23 10:00:00 srv sshd[100]: Accepted password for alice from 203.0.113.7 port 40001 ssh2",
 		"Nov 23 10:00:00 srv sshd[100]: pam_unix(sshd:session): session opened for user alice by (uid=0)")
 	m1.Flush()
-	open := m1.OpenEvents()
+	open := slices.Collect(m1.OpenEvents())
 	if len(ended) != 0 || len(open) != 1 || !open[0].Open || open[0].Cause != "" {
 		t.Fatalf("after run 1: ended %v, open %+v", ended, open)
 	}
@@ -111,7 +111,7 @@ func TestOpenIDStableAcrossRuns(t *testing.T) {
 		"Nov 23 12:00:00 srv sshd[100]: pam_unix(sshd:session): session closed for user alice")
 	m2.Flush()
 	if len(ended) != 1 || ended[0].ID != open[0].ID || ended[0].Cause != "user_logout" || ended[0].DurationS != 7200 ||
-		ended[0].Confidence != "certain" || len(m2.OpenEvents()) != 0 {
+		ended[0].Confidence != "certain" || len(slices.Collect(m2.OpenEvents())) != 0 {
 		t.Fatalf("after run 2: %+v (open id %s)", ended, open[0].ID)
 	}
 }
@@ -138,7 +138,7 @@ func TestUnjoinedEnding(t *testing.T) {
 	if st := m.Stats(); st.Unjoined != 1 {
 		t.Errorf("Unjoined = %d, want 1", st.Unjoined)
 	}
-	if open := m.OpenEvents(); len(open) != 2 {
+	if open := slices.Collect(m.OpenEvents()); len(open) != 2 {
 		t.Errorf("%d open sessions, want 2", len(open))
 	}
 }
@@ -185,7 +185,7 @@ func TestAdvance(t *testing.T) {
 		if len(evs) != 3 {
 			t.Fatalf("restore=%v: a line after the linger was absorbed: %d events", restore, len(evs))
 		}
-		if open := m.OpenEvents(); len(open) != 1 || open[0].User != "alice" || m.deadlines.len() != 0 {
+		if open := slices.Collect(m.OpenEvents()); len(open) != 1 || open[0].User != "alice" || m.deadlines.len() != 0 {
 			t.Fatalf("restore=%v: open %+v, %d deadlines", restore, open, m.deadlines.len())
 		}
 	}

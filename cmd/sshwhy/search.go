@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,16 @@ type searchFlags struct {
 	socketSet    bool // --socket given
 	dataSet      bool // --data given
 	remote       *remoteFlags
+	explain      bool
+	x            *explainer
+}
+
+// explainer is the remedies of --explain, nil without it.
+func (fl *searchFlags) explainer() *explainer {
+	if fl.explain && fl.x == nil {
+		fl.x = &explainer{}
+	}
+	return fl.x
 }
 
 func newSearchCmd() *cobra.Command {
@@ -124,6 +135,7 @@ orders by end, duration_s, auth_failures, cause, user, src_ip or host
 	f.BoolVar(&fl.open, "open", false, "search the connections that have not ended yet (the agent's, else those the last sshwhy index left open) instead of the ended ones")
 	f.StringVar(&fl.socket, "socket", agent.DefaultSocket, "search through the agent listening on this unix socket `PATH` when one runs (- never); without --socket, an explicit --data reads that directory itself")
 	fl.remote = addRemoteFlags(cmd) // fleet.go
+	f.BoolVar(&fl.explain, "explain", false, "add what to do about each ending (\"remedy\" in JSON, a line under each row in the table), quoting this machine's sshd settings")
 	return cmd
 }
 
@@ -214,7 +226,7 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 	case "json":
 		buf := make([]byte, 0, 4096)
 		write = func(ev *classify.Event) error {
-			buf = classify.AppendJSON(buf[:0], ev)
+			buf = appendEvent(buf[:0], ev, fl.explainer())
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err
@@ -225,6 +237,7 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 		finish = func() error { cw.flush(); return nil }
 	default:
 		t := newTableWriter(out, isTerminal(cmd.OutOrStdout()))
+		t.explain = fl.explainer()
 		write = t.write
 		finish = t.flush
 	}
@@ -505,7 +518,7 @@ func checkpointOpen(dir string) ([]*classify.Event, error) {
 		return nil, err
 	}
 	m.Restore(*cp.State)
-	return m.OpenEvents(), nil
+	return slices.Collect(m.OpenEvents()), nil
 }
 
 // eventSearcher searches events in memory exactly as the index would:
