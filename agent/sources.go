@@ -88,6 +88,9 @@ func (a *Agent) sources(cp *checkpoint.Checkpoint) ([]*source, error) {
 		loc = l
 	}
 	var out []*source
+	if (a.cfg.Journal || a.cfg.JournalDir != "") && !ingest.JournalSupported {
+		return nil, ingest.ErrJournalUnsupported
+	}
 	if a.cfg.Journal || a.cfg.JournalDir != "" {
 		name := "journal"
 		if a.cfg.JournalDir != "" {

@@ -24,8 +24,9 @@ var (
 )
 
 // openSSHRange is the OpenSSH versions whose messages the rules were checked
-// against (upstream V_7_4_P1 to V_10_5_P1; the README says the same).
-const openSSHRange = "7.4 to 10.5"
+// against: from the source of every release from V_5_3_P1 on (docs/openssh-legacy.md),
+// to V_10_5_P1; the README says the same.
+const openSSHRange = "5.3 to 10.5"
 
 // buildInfo is what `sshwhy version` prints.
 type buildInfo struct {
