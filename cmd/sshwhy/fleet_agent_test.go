@@ -234,4 +234,3 @@ func uniqueIDs(t *testing.T, srv *vltest.Server) uint64 {
 	n, _ := strconv.ParseUint(r.N, 10, 64)
 	return n
 }
-
