@@ -37,7 +37,7 @@ func clientError(flag string, err error) error {
 	return fmt.Errorf("%s: %w", flag, err)
 }
 
-// remoteFlags are search's flags for the fleet.
+// remoteFlags are search's and report's flags for the fleet.
 type remoteFlags struct {
 	target   string
 	logsql   string
@@ -48,7 +48,7 @@ type remoteFlags struct {
 func addRemoteFlags(cmd *cobra.Command) *remoteFlags {
 	r := &remoteFlags{}
 	f := cmd.Flags()
-	f.StringVar(&r.target, "remote", "", "search the fleet's events in VictoriaLogs instead of the local index: victorialogs=http://HOST:9428")
+	f.StringVar(&r.target, "remote", "", "read the fleet's events in VictoriaLogs instead of the local index: victorialogs=http://HOST:9428")
 	f.StringVar(&r.logsql, "logsql", "", "with --remote: also match this LogsQL filter (for what QUERY cannot say exactly, e.g. free text: 'lines:i(\"too many\")')")
 	f.StringVar(&r.authFile, "remote-auth-file", "", "with --remote: credentials `FILE` (user=/password= or token= lines; mode 0600)")
 	f.StringVar(&r.ca, "ca", "", "with an https --remote: CA certificates `FILE` (PEM) instead of the system roots")

@@ -309,6 +309,7 @@ func TestFleetSameAnswers(t *testing.T) {
 			}
 		}
 	}
+	checkFleetReport(t, data, evs, remotes)
 	for _, c := range refused {
 		_, _, want := runCmd(t, "", append([]string{"search", "--data", data}, c...)...)
 		if want == nil || exitCode(want) != 2 {
@@ -318,6 +319,53 @@ func TestFleetSameAnswers(t *testing.T) {
 		_, _, err := runCmd(t, "", append([]string{"search", "--remote", "victorialogs=" + single.URL}, c...)...)
 		if err == nil || exitCode(err) != 2 || err.Error() != want.Error() {
 			t.Errorf("remote %q: %v, want %v (exit 2)", c, err, want)
+		}
+	}
+}
+
+// checkFleetReport: `report --remote` over the shipped events (stored
+// twice) equals the report of the local index, per host too, but for
+// what only a host has: the connections still open on it and the sshd
+// lines no rule knows.
+func checkFleetReport(t *testing.T, data string, evs []classify.Event, remotes map[string]string) {
+	t.Helper()
+	first, last := evs[0].End.UTC(), evs[0].End.UTC()
+	for _, e := range evs {
+		if e.End.Before(first) {
+			first = e.End.UTC()
+		}
+		if e.End.After(last) {
+			last = e.End.UTC()
+		}
+	}
+	days := int(last.Truncate(24*time.Hour).Sub(first.Truncate(24*time.Hour)).Hours()/24) + 1
+	period := []string{"--tz", "UTC", "--day", first.Format(time.DateOnly), "--days", fmt.Sprint(days), "--no-server-config", "--format", "json"}
+	report := func(args ...string) map[string]any {
+		t.Helper()
+		out, _, err := runCmd(t, "", append(append([]string{"report"}, args...), period...)...)
+		if err != nil {
+			t.Fatalf("report %q: %v", args, err)
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"generated", "source", "open", "unmatched"} {
+			delete(r, k)
+		}
+		return r
+	}
+	want := report("--data", data)
+	total, _ := want["total"].(map[string]any)["count"].(float64)
+	sessions, _ := want["sessions"].(map[string]any)["median_s"].(float64)
+	if hosts, _ := want["per_host"].([]any); len(hosts) < 3 || int(total) != len(evs) || sessions == 0 {
+		t.Fatalf("the local report has %d hosts in per_host, %v events (want %d), a session median of %vs", len(hosts), total, len(evs), sessions)
+	}
+	wantJSON, _ := json.MarshalIndent(want, "", " ")
+	for name, u := range remotes {
+		got, _ := json.MarshalIndent(report("--remote", "victorialogs="+u), "", " ")
+		if string(got) != string(wantJSON) {
+			t.Errorf("%s: report --remote differs from the local report:\n%s", name, lineDiff(string(got), string(wantJSON)))
 		}
 	}
 }
