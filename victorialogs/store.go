@@ -36,6 +36,8 @@ type Store struct {
 	raw string
 }
 
+var _ index.Searcher = (*Store)(nil)
+
 // NewStore reads through c.
 func NewStore(c *Client) *Store { return &Store{c: c} }
 
@@ -59,20 +61,13 @@ func (s *Store) logsql(q index.Query) (string, error) {
 	}
 	out := streamFilter
 	if f != "*" {
-		out += " AND " + parens(f)
+		out += " AND (" + f + ")"
 	}
 	if strings.TrimSpace(s.raw) != "" {
 		// The newline ends a # comment the user may have written.
 		out += " AND (" + s.raw + "\n)"
 	}
 	return out, nil
-}
-
-func parens(f string) string {
-	if strings.HasPrefix(f, "(") && strings.HasSuffix(f, ")") {
-		return f
-	}
-	return "(" + f + ")"
 }
 
 // Search finds the events matching q, each once, in opt's order. The
