@@ -19,6 +19,7 @@ import (
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/pipeline"
 	"github.com/sshwhy/sshwhy/rules"
+	"github.com/sshwhy/sshwhy/unmatched"
 )
 
 // CheckpointName is the checkpoint's file in the data directory, shared
@@ -120,12 +121,18 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	unmatched := a.metrics.unmatched
+	count := a.metrics.unmatched
+	rec := unmatched.NewRecorder() // the sshd lines no rule knows, per day, for the report
+	sinks := append([]pipeline.Sink{indexSink{w}, a.metrics.sink()}, a.opt.Sinks...)
+	sinks = append(sinks, rec.Sink(a.cfg.Data))
 	p, err := pipeline.New(pipeline.Config{
-		Rules:     a.rules,
-		Classify:  classify.Options{LoginGraceTime: a.cfg.LoginGraceTime.Duration},
-		Sinks:     append([]pipeline.Sink{indexSink{w}, a.metrics.sink()}, a.opt.Sinks...),
-		Unmatched: func(*ingest.Line) { unmatched.Inc() },
+		Rules:    a.rules,
+		Classify: classify.Options{LoginGraceTime: a.cfg.LoginGraceTime.Duration},
+		Sinks:    sinks,
+		Unmatched: func(l *ingest.Line) {
+			count.Inc()
+			rec.Add(l)
+		},
 	})
 	if err != nil {
 		return err
@@ -143,7 +150,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.mu.Lock()
 	a.status = Status{Started: time.Now(), Sources: map[string]SrcStat{}}
 	a.mu.Unlock()
-	srv, err := a.serve(dirSearcher{a.cfg.Data})
+	search := w.Reader() // searches through the writer's shards, concurrently with writing
+	srv, err := a.serve(search)
 	if err != nil {
 		return err
 	}
@@ -170,7 +178,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.log.Info("following", "sources", names, "data", escape.Terminal(a.cfg.Data))
 	a.notify("READY=1\nSTATUS=following " + fmt.Sprint(names))
 
-	loop := &loop{a: a, p: p, w: w, srcs: srcs, cpPath: cpPath, last: time.Now()}
+	loop := &loop{a: a, p: p, w: w, srcs: srcs, cpPath: cpPath, last: time.Now(), report: a.newReporter(search)}
 	return loop.run(ctx, ch)
 }
 
@@ -185,6 +193,7 @@ type loop struct {
 	last   time.Time // wall time of the last line fed
 	events int64     // events emitted at the last commit
 	day    time.Time // UTC day of the last commit
+	report *reporter // nil without a schedule
 }
 
 func (l *loop) run(ctx context.Context, ch <-chan item) error {
@@ -226,6 +235,7 @@ func (l *loop) run(ctx context.Context, ch <-chan item) error {
 				a.status.Sources[s.name] = SrcStat{Lines: lines[i], LastLine: lastTime[i]}
 			}
 			a.mu.Unlock()
+			l.report.tick(ctx, now)
 			a.notify("WATCHDOG=1")
 		case reply := <-a.openReq:
 			reply <- slices.Collect(l.p.Machine().OpenEvents())
@@ -332,26 +342,3 @@ func (s indexSink) Write(e *classify.Event) error {
 }
 func (s indexSink) Flush() error { return s.w.Flush() }
 func (s indexSink) Close() error { return nil }
-
-// dirSearcher searches the data directory with a Reader per request.
-// TODO(lead): replace with the index's shared store so that shards the
-// writer holds are searched through its handles.
-type dirSearcher struct{ dir string }
-
-func (d dirSearcher) Search(ctx context.Context, q index.Query, opt index.SearchOptions, fn func(*classify.Event) error) (index.Result, error) {
-	r, err := index.OpenReader(d.dir, index.ReaderOptions{})
-	if err != nil {
-		return index.Result{}, err
-	}
-	defer r.Close()
-	return r.Search(ctx, q, opt, fn)
-}
-
-func (d dirSearcher) Count(ctx context.Context, q index.Query, by string, limit int) (index.Counts, error) {
-	r, err := index.OpenReader(d.dir, index.ReaderOptions{})
-	if err != nil {
-		return index.Counts{}, err
-	}
-	defer r.Close()
-	return r.Count(ctx, q, by, limit)
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
+	"github.com/sshwhy/sshwhy/report"
 )
 
 // now-ish lines: the agent's wall clock must not end them early.
@@ -272,5 +273,64 @@ func TestSocketInUse(t *testing.T) {
 	}()
 	if _, err := listenUnix(p, ""); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("a live socket: %v", err)
+	}
+}
+
+// TestAgentReport: with a [report] schedule the agent writes the report
+// of the day before once, and not again after a restart.
+func TestAgentReport(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	appendLines(t, log, "")
+	sched := &report.Schedule{Time: "00:00", Dir: filepath.Join(dir, "reports"), Format: report.FormatJSON}
+	if err := sched.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Files: []string{log}, Data: filepath.Join(dir, "data"), Socket: filepath.Join(dir, "s.sock"),
+		Commit: Duration{50 * time.Millisecond}, Report: sched}
+	r := start(t, cfg)
+	yesterday := time.Now().AddDate(0, 0, -1).Format(time.DateOnly)
+	var files []string
+	eventually(t, "the report of "+yesterday, func() bool {
+		files, _ = filepath.Glob(filepath.Join(sched.Dir, "*"))
+		return len(files) == 1
+	})
+	b, err := os.ReadFile(files[0])
+	if err != nil || !strings.Contains(filepath.Base(files[0]), yesterday) || !strings.Contains(string(b), `"version"`) {
+		t.Fatalf("report %s: %.200s, %v", files[0], b, err)
+	}
+	r.stop(t)
+	start(t, cfg) // stopped by its cleanup
+	time.Sleep(300 * time.Millisecond)
+	if files, _ := filepath.Glob(filepath.Join(sched.Dir, "*")); len(files) != 1 {
+		t.Errorf("after a restart: %v", files)
+	}
+}
+
+// TestExampleConfig: the packaged, commented configuration loads, and so
+// does the same file with every setting uncommented.
+func TestExampleConfig(t *testing.T) {
+	if _, err := LoadConfig("../packaging/sshwhy.toml", false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../packaging/sshwhy.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var on []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "#") && len(l) > 1 && l[1] != ' ' && l[1] != '#' {
+			l = l[1:]
+		}
+		on = append(on, l)
+	}
+	p := filepath.Join(t.TempDir(), "on.toml")
+	os.WriteFile(p, []byte(strings.Join(on, "\n")), 0o644)
+	c, err := LoadConfig(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Report == nil || c.Report.Time != "06:30" || c.Retain.Duration != 90*24*time.Hour || len(c.Files) != 1 {
+		t.Errorf("uncommented example: %+v", c)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/sshwhy/sshwhy/report"
 )
 
 // DefaultConfigPath is where the agent looks for its configuration.
@@ -71,6 +72,10 @@ type Config struct {
 	SpoolMax     string   `toml:"spool_max"`      // most bytes spooled per server ("1GiB")
 	ShipCompress bool     `toml:"ship_compress"`  // zstd batches
 
+	// Report, when set ([report] table), makes the daily report on a
+	// schedule: see report.Schedule. Off by default.
+	Report *report.Schedule `toml:"report"`
+
 	path string // the file it was read from
 }
 
@@ -120,6 +125,11 @@ func LoadConfig(path string, missingOK bool) (Config, error) {
 			keys[i] = k.String()
 		}
 		return Config{}, fmt.Errorf("config %s: unknown setting(s) %s", path, strings.Join(keys, ", "))
+	}
+	if c.Report != nil {
+		if err := c.Report.Validate(); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	c.path = path
 	return c, nil

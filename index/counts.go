@@ -169,9 +169,24 @@ func segmentName(ss *scorch.SegmentSnapshot) (string, bool) {
 	return filepath.Base(p.Path()), true
 }
 
-// storeCounts counts storedCountFields over the whole shard s, whose one
-// segment is named seg, and stores the counts in the shard.
-func storeCounts(idx bleve.Index, s *scorch.Scorch, seg string) error {
+// storeCounts counts storedCountFields over the whole shard idx, in one
+// segment, and stores the counts in the shard.
+func storeCounts(idx bleve.Index) error {
+	a, err := idx.Advanced()
+	if err != nil {
+		return err
+	}
+	s, ok := a.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	live, err := liveSegments(s)
+	if err != nil || len(live) != 1 {
+		return err
+	}
+	var seg string
+	for seg = range live {
+	}
 	docs, err := idx.DocCount()
 	if err != nil {
 		return err
@@ -197,7 +212,7 @@ func storeCounts(idx bleve.Index, s *scorch.Scorch, seg string) error {
 			return err
 		}
 	}
-	return nil
+	return waitPersisted(s, time.Minute)
 }
 
 // The stored counts: a version byte, the segment's name, the number of

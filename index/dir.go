@@ -193,22 +193,6 @@ func listShards(dir string) ([]Shard, error) {
 	return out, nil
 }
 
-// shardsBetween selects the shards that can hold events ending in
-// [since, until]; a zero bound is open.
-func shardsBetween(all []Shard, since, until time.Time) []Shard {
-	var out []Shard
-	for _, s := range all {
-		if !since.IsZero() && !s.Day.Add(24*time.Hour).After(since) {
-			continue
-		}
-		if !until.IsZero() && s.Day.After(until) {
-			continue
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 // removeShard deletes a shard directory: it is renamed first, so a crash
 // half-way never leaves a half-deleted shard that looks valid.
 func removeShard(s Shard) error {

@@ -49,19 +49,39 @@
 // # Concurrency
 //
 // bleve (scorch) keeps its state in a bolt file per shard, and bolt takes
-// an flock on it: exclusive for a writer, shared for a read-only opener. So:
+// an flock on it: exclusive for a writer, shared for a read-only opener,
+// and two opens of one file conflict even in one process. So:
 //
 //   - One writer per data directory. OpenWriter takes DIR/writer.lock; a
 //     second writer waits at most WriterOptions.LockTimeout and then gets an
 //     error wrapping ErrInUse that names the holder's pid. It never hangs.
-//   - Readers (OpenReader) take no directory lock and open shards read-only
-//     with a bolt timeout. A shard the writer has open at that moment cannot
-//     be opened (exclusive flock); the reader gets an error wrapping ErrInUse
-//     after ReaderOptions.OpenTimeout. The writer keeps only a few shards open
-//     (the most recently written days) and closes the rest, so during a
-//     backfill the days it has finished are searchable; the day being
-//     written is not until the writer is done. Searching through a running
-//     writer is the agent's job.
-//   - A reader holding a shard open briefly blocks the writer from opening
-//     that shard; the writer waits up to WriterOptions.ShardTimeout.
+//   - In one process, a store (store.go) owns the bleve handles: at most
+//     one per shard, lent to the writer's workers and compactions and to
+//     searches with a count of holders, and closed only when nobody holds
+//     it. Writer.Reader searches through the writer's store, concurrently
+//     with writing: through the writer's own handles for the shards it has
+//     open, read-only handles for the others. When the writer must write
+//     to a shard searches hold read-only (late events for a finished day),
+//     new searches wait, the running ones finish and the shard is reopened
+//     writable. Retain lets running searches finish; later ones skip the
+//     day. This is how the agent serves its API.
+//   - Readers of other processes (OpenReader) take no directory lock and
+//     open shards read-only with a bolt timeout. A shard the writer has
+//     open at that moment cannot be opened (exclusive flock); the reader
+//     gets an error wrapping ErrInUse after ReaderOptions.OpenTimeout. The
+//     writer keeps only a few shards open (the most recently written days)
+//     and closes the rest, so during a backfill the days it has finished
+//     are searchable; the day being written is not until the writer is
+//     done. While an agent runs, `sshwhy search` asks the agent.
+//   - A reader of another process holding a shard open briefly blocks the
+//     writer from opening that shard; the writer waits up to
+//     WriterOptions.ShardTimeout. Compaction skips such a shard instead.
+//
+// # Compaction
+//
+// A day shard is merged into one segment, and the counts a search would
+// take long to make are stored beside it (counts.go), when its UTC day is
+// over and it has not been written for WriterOptions.CompactAfter (in the
+// background, while writing and searching go on), on Close for every shard
+// written since its last compaction, and when asked (Writer.Compact).
 package index

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -25,14 +23,13 @@ type ReaderOptions struct {
 }
 
 // Reader searches a data directory. It opens shards read-only, lazily:
-// only those a query's time range needs. A Reader is not safe for
-// concurrent use.
+// only those a query's time range needs, and keeps them open until Close.
+// A Reader is safe for concurrent use. One from OpenReader sees the shards
+// present when it was opened; one from Writer.Reader searches through the
+// writer's store and sees the shards it creates.
 type Reader struct {
-	dir    string
-	opt    ReaderOptions
-	all    []Shard
-	open   map[string]bleve.Index
-	opened int // shards opened by the last query (for tests and benchmarks)
+	st    *store
+	owner bool // Close closes the store (OpenReader); a Writer's Reader leaves it to the Writer
 }
 
 // OpenReader opens the data directory dir for searching. It fails with an
@@ -45,119 +42,32 @@ func OpenReader(dir string, opt ReaderOptions) (*Reader, error) {
 	if err := checkDir(dir, false); err != nil {
 		return nil, err
 	}
-	all, err := listShards(dir)
+	st, err := newStore(dir, false, nil, opt.OpenTimeout)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{dir: dir, opt: opt, all: all, open: make(map[string]bleve.Index)}, nil
+	return &Reader{st: st, owner: true}, nil
 }
 
-// Shards lists the day shards present when the reader was opened.
-func (r *Reader) Shards() []Shard { return r.all }
+// Shards lists the day shards the reader knows, oldest first.
+func (r *Reader) Shards() []Shard { return r.st.list() }
 
-// Close closes the shards the reader opened (concurrently: unmapping a
-// shard's files takes a while).
+// Close closes the shards the reader opened, once the searches running in
+// them are done. The Reader of a Writer is closed by the Writer.
 func (r *Reader) Close() error {
-	var mu sync.Mutex
-	var err error
-	var wg sync.WaitGroup
-	for name, idx := range r.open {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if cerr := idx.Close(); cerr != nil {
-				mu.Lock()
-				if err == nil {
-					err = cerr
-				}
-				mu.Unlock()
-			}
-		}()
-		delete(r.open, name)
+	if !r.owner {
+		return nil
 	}
-	wg.Wait()
-	return err
+	return r.st.close()
 }
 
-// index returns an alias over the shards covering [since, until], opening
-// them as needed; nil when no shard does.
-func (r *Reader) index(since, until time.Time) (bleve.IndexAlias, error) {
-	idxs, err := r.shards(since, until)
-	if err != nil || len(idxs) == 0 {
-		return nil, err
+// indexes returns the bleve indexes of handles.
+func indexes(hs []*handle) []bleve.Index {
+	out := make([]bleve.Index, len(hs))
+	for i, h := range hs {
+		out[i] = h.idx
 	}
-	return bleve.NewIndexAlias(idxs...), nil
-}
-
-// shards returns the shards covering [since, until], opening them as
-// needed.
-func (r *Reader) shards(since, until time.Time) ([]bleve.Index, error) {
-	need := shardsBetween(r.all, since, until)
-	r.opened = len(need)
-	if len(need) == 0 {
-		return nil, nil
-	}
-	// Open the missing shards concurrently: each open maps files and
-	// reads a bolt database, about a millisecond.
-	var missing []Shard
-	for _, s := range need {
-		if r.open[s.Name()] == nil {
-			missing = append(missing, s)
-		}
-	}
-	opened := make([]bleve.Index, len(missing))
-	errs := make([]error, len(missing))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2*runtime.GOMAXPROCS(0))
-	for i, s := range missing {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			opened[i], errs[i] = r.openShard(s)
-		}()
-	}
-	wg.Wait()
-	var firstErr error
-	for i, s := range missing {
-		if errs[i] != nil {
-			if firstErr == nil {
-				firstErr = errs[i]
-			}
-			continue
-		}
-		r.open[s.Name()] = opened[i]
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	idxs := make([]bleve.Index, 0, len(need))
-	for _, s := range need {
-		idxs = append(idxs, r.open[s.Name()])
-	}
-	return idxs, nil
-}
-
-func (r *Reader) openShard(s Shard) (bleve.Index, error) {
-	if err := checkFiles(s.Path); err != nil {
-		return nil, shardOpenError(s.Path, err)
-	}
-	idx, err := safeOpen(s.Path, map[string]interface{}{
-		"read_only":    true,
-		"bolt_timeout": r.opt.OpenTimeout.String(),
-	})
-	if err == nil {
-		if err = checkShard(s.Path, idx); err == nil {
-			return idx, nil
-		}
-		_ = idx.Close()
-	}
-	if errors.Is(err, bleve.ErrorIndexMetaMissing) && writerActive(r.dir) {
-		// A writer is creating this shard right now.
-		return nil, fmt.Errorf("%w: shard %s is being created by another process%s; try again when it is done",
-			ErrInUse, s.Name(), lockHolder(r.dir))
-	}
-	return nil, shardOpenError(s.Path, err)
+	return out
 }
 
 // Sort keys accepted by SearchOptions.Sort (prefix "-" for descending).
@@ -191,11 +101,7 @@ func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func
 	if err != nil {
 		return Result{}, err
 	}
-	idx, err := r.index(q.Since, q.Until)
-	if err != nil || idx == nil {
-		return Result{}, err
-	}
-	res := Result{Shards: r.opened}
+	var res Result
 	const page = 1000
 	remaining := opt.Limit
 	var after []string
@@ -212,12 +118,20 @@ func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func
 		if after != nil {
 			req.SetSearchAfter(after)
 		}
-		sr, err := idx.SearchInContext(ctx, req)
+		// The shards are held for the search only, not while fn runs:
+		// fn may be slow (a client reading the results), and the writer
+		// may be waiting for one of them.
+		hs, err := r.st.acquireRead(q.Since, q.Until)
+		if err != nil || len(hs) == 0 {
+			return res, err
+		}
+		sr, err := bleve.NewIndexAlias(indexes(hs)...).SearchInContext(ctx, req)
+		r.st.release(hs...)
 		if err != nil {
 			return res, searchError(err)
 		}
 		if after == nil {
-			res.Total = sr.Total
+			res.Total, res.Shards = sr.Total, len(hs)
 		}
 		for _, hit := range sr.Hits {
 			e, err := hitEvent(hit)
@@ -333,11 +247,13 @@ func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Coun
 	if err != nil {
 		return Counts{}, err
 	}
-	idxs, err := r.shards(q.Since, q.Until)
-	if err != nil || len(idxs) == 0 {
+	hs, err := r.st.acquireRead(q.Since, q.Until)
+	if err != nil || len(hs) == 0 {
 		return Counts{}, err
 	}
-	c := Counts{Shards: r.opened}
+	defer r.st.release(hs...)
+	idxs := indexes(hs)
+	c := Counts{Shards: len(hs)}
 	var parts [][]Bucket // the counts of each shard or group of shards
 	// A query that only bounds the time counts the shards it wholly
 	// covers without a pass over their events (see shardCount). The other
@@ -461,12 +377,21 @@ func mergeBuckets(parts [][]Bucket, merge bool, order func(a, b Bucket) int) []B
 // DocCount is the number of events in the shards covering [since, until]
 // (zero bounds are open).
 func (r *Reader) DocCount(since, until time.Time) (uint64, error) {
-	idx, err := r.index(since, until)
-	if err != nil || idx == nil {
+	hs, err := r.st.acquireRead(since, until)
+	if err != nil {
 		return 0, err
 	}
-	return idx.DocCount()
+	defer r.st.release(hs...)
+	n := uint64(0)
+	for _, h := range hs {
+		k, err := h.idx.DocCount()
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
 }
 
 // Dir is the data directory.
-func (r *Reader) Dir() string { return r.dir }
+func (r *Reader) Dir() string { return r.st.dir }

@@ -15,7 +15,6 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/sshwhy/sshwhy/classify"
 )
@@ -44,8 +43,14 @@ type WriterOptions struct {
 	NotBefore time.Time
 	// NoCompact leaves the shards as bleve's merger left them (about ten
 	// segments a day) instead of merging each shard written into one
-	// segment on Close (see Writer.compact).
+	// segment and storing its counts (see Writer.Compact).
 	NoCompact bool
+	// CompactAfter: a day's shard is compacted in the background, while
+	// writing and searching go on, once its UTC day has ended and it has
+	// not been written for this long (default 10 minutes). Shards written
+	// since are compacted again on Close. Negative: only on Close and when
+	// asked (Writer.Compact).
+	CompactAfter time.Duration
 }
 
 func (o *WriterOptions) defaults() {
@@ -64,7 +69,13 @@ func (o *WriterOptions) defaults() {
 	if o.ShardTimeout <= 0 {
 		o.ShardTimeout = 10 * time.Second
 	}
+	if o.CompactAfter == 0 {
+		o.CompactAfter = DefaultCompactAfter
+	}
 }
+
+// DefaultCompactAfter is WriterOptions.CompactAfter's default.
+const DefaultCompactAfter = 10 * time.Minute
 
 // WriterStats counts what a Writer did.
 type WriterStats struct {
@@ -73,46 +84,45 @@ type WriterStats struct {
 	NoTime  int // events without a usable time (no timestamps in the input, or a year outside 1–9999): not indexed
 	Batches int
 	Shards  int // distinct day shards written
-	// Compacted counts the shards Close merged into one segment;
-	// CompactSkipped those it left because a reader held them open.
+	// Compacted counts the shards merged into one segment (on Close, in
+	// the background or by Compact); CompactSkipped those left because a
+	// reader of another process held them open.
 	Compacted, CompactSkipped int
 	CompactTime               time.Duration
 }
 
 // Writer adds events to a data directory. It holds the directory's writer
 // lock from OpenWriter until Close. Add and Flush must be called from one
-// goroutine; the writer applies batches concurrently behind them.
+// goroutine; the writer applies batches concurrently behind them, and
+// Reader searches concurrently with both.
 type Writer struct {
 	dir     string
 	opt     WriterOptions
 	lock    *dirLock
-	mapping *mapping.IndexMappingImpl
 	builder *docBuilder
+	st      *store // the open shards, shared with Reader()
 
 	pending      map[string][]*classify.Event // shard name → events not yet batched
 	pendingTotal int
 	work         chan batchJob
 	workers      sync.WaitGroup
 	inflight     sync.WaitGroup // submitted batches not yet applied
-	stats        WriterStats
-	written      map[string]bool
+	closed       bool
 
-	mu     sync.Mutex // guards the fields below
-	shards map[string]*writeShard
-	clock  uint64 // use counter for LRU
-	closed bool
+	mu         sync.Mutex // guards the fields below
+	stats      WriterStats
+	written    map[string]bool      // shards written since OpenWriter
+	dirty      map[string]time.Time // shards written since their last compaction → when last
+	compacting map[string]bool      // being compacted now
+	background sync.WaitGroup       // the background compaction
+	bgBusy     bool                 // it runs
+	closing    bool
+	lastCheck  time.Time
+	now        func() time.Time // the wall clock (tests move it)
+	sinceCheck int              // batches submitted since the last check for days to compact
 
 	errMu sync.Mutex
-	err   error // first error of a worker or of persisting
-}
-
-// writeShard is an open shard.
-type writeShard struct {
-	name     string
-	idx      bleve.Index
-	refs     int            // workers using it now
-	lastUse  uint64         // Writer.clock at the last use
-	unstored sync.WaitGroup // batches applied but not yet persisted to disk
+	err   error // first error of a worker, of persisting or of a background compaction
 }
 
 type batchJob struct {
@@ -143,16 +153,23 @@ func OpenWriter(dir string, opt WriterOptions) (*Writer, error) {
 		_ = lock.unlock()
 		return nil, err
 	}
+	st, err := newStore(dir, true, m, time.Second)
+	if err != nil {
+		_ = lock.unlock()
+		return nil, err
+	}
 	w := &Writer{
-		dir:     dir,
-		opt:     opt,
-		lock:    lock,
-		mapping: m,
-		builder: b,
-		pending: make(map[string][]*classify.Event),
-		work:    make(chan batchJob),
-		written: make(map[string]bool),
-		shards:  make(map[string]*writeShard),
+		dir:        dir,
+		opt:        opt,
+		lock:       lock,
+		builder:    b,
+		st:         st,
+		pending:    make(map[string][]*classify.Event),
+		work:       make(chan batchJob),
+		written:    make(map[string]bool),
+		dirty:      make(map[string]time.Time),
+		compacting: make(map[string]bool),
+		now:        time.Now,
 	}
 	for i := 0; i < opt.Workers; i++ {
 		w.workers.Add(1)
@@ -166,10 +183,22 @@ func (w *Writer) Dir() string { return w.dir }
 
 // Stats reports what the writer did so far.
 func (w *Writer) Stats() WriterStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	s := w.stats
 	s.Shards = len(w.written)
 	return s
 }
+
+// Reader returns a Reader over the writer's shards, for a process that
+// writes and searches at once (the agent): it searches through the
+// writer's own handles of the shards the writer has open and read-only
+// handles of the others, concurrently with Add, Flush, compactions and
+// Retain, and sees every event flushed (and possibly some not yet). New
+// day shards appear in it as the writer creates them. It is safe for
+// concurrent use. Its Close does nothing: the writer's Close ends it, and
+// later searches fail.
+func (w *Writer) Reader() *Reader { return &Reader{st: w.st} }
 
 // Add queues e for indexing. Events are applied in batches; an error of an
 // earlier batch is returned by a later Add, Flush or Close.
@@ -182,11 +211,15 @@ func (w *Writer) Add(e *classify.Event) error {
 	}
 	t := eventTime(e)
 	if t.IsZero() || !canStoreTime(t) || !e.Start.IsZero() && !canStoreTime(e.Start) {
+		w.mu.Lock()
 		w.stats.NoTime++
+		w.mu.Unlock()
 		return nil
 	}
 	if !w.opt.NotBefore.IsZero() && t.Before(w.opt.NotBefore) {
+		w.mu.Lock()
 		w.stats.Skipped++
+		w.mu.Unlock()
 		return nil
 	}
 	name := shardName(t)
@@ -209,11 +242,19 @@ func (w *Writer) submit(name string) {
 	}
 	delete(w.pending, name)
 	w.pendingTotal -= len(p)
+	w.mu.Lock()
 	w.stats.Added += len(p)
 	w.stats.Batches++
 	w.written[name] = true
+	w.dirty[name] = w.now()
+	w.sinceCheck++
+	check := w.sinceCheck >= 100
+	w.mu.Unlock()
 	w.inflight.Add(1)
 	w.work <- batchJob{shard: name, events: p}
+	if check {
+		w.compactDue() // a long backfill, which seldom flushes
+	}
 }
 
 func (w *Writer) submitAll() {
@@ -227,27 +268,28 @@ func (w *Writer) submitAll() {
 	}
 }
 
-// Flush applies every queued event and waits until all are on disk.
+// Flush applies every queued event and waits until all are on disk. It
+// also starts the background compaction of the days that are due (see
+// WriterOptions.CompactAfter).
 func (w *Writer) Flush() error {
 	w.submitAll()
 	w.inflight.Wait()
-	w.mu.Lock()
-	shards := make([]*writeShard, 0, len(w.shards))
-	for _, s := range w.shards {
-		shards = append(shards, s)
-	}
-	w.mu.Unlock()
-	for _, s := range shards {
-		s.unstored.Wait()
-		if err := recordShard(filepath.Join(w.dir, s.name), s.idx); err != nil {
-			w.setErr(fmt.Errorf("shard %s: %w", s.name, err))
+	hs := w.st.writableHandles()
+	for _, h := range hs {
+		h.unstored.Wait()
+		if err := recordShard(h.shard.Path, h.idx); err != nil {
+			w.setErr(fmt.Errorf("shard %s: %w", quote(h.shard.Name()), err))
 		}
 	}
+	w.st.release(hs...)
+	w.compactDue()
 	return w.asyncErr()
 }
 
-// Close flushes, closes every shard, compacts the shards written (unless
-// WriterOptions.NoCompact) and releases the writer lock.
+// Close flushes, waits for a background compaction, compacts the shards
+// written since their last compaction (unless WriterOptions.NoCompact),
+// closes every shard and releases the writer lock. Searches through
+// Reader() fail from then on.
 func (w *Writer) Close() error {
 	if w.closed {
 		return errors.New("index: writer already closed")
@@ -255,22 +297,27 @@ func (w *Writer) Close() error {
 	err := w.Flush()
 	close(w.work)
 	w.workers.Wait()
-	w.mu.Lock()
 	w.closed = true
-	for name, s := range w.shards {
-		if cerr := w.closeShard(s); cerr != nil && err == nil {
-			err = cerr
-		}
-		delete(w.shards, name)
-	}
+	w.mu.Lock()
+	w.closing = true
 	w.mu.Unlock()
+	w.background.Wait()
 	if err == nil && !w.opt.NoCompact {
-		names := make([]string, 0, len(w.written))
-		for name := range w.written {
+		w.mu.Lock()
+		names := make([]string, 0, len(w.dirty))
+		for name := range w.dirty {
 			names = append(names, name)
 		}
+		w.mu.Unlock()
 		sort.Strings(names)
+		start := time.Now()
 		err = w.compact(names)
+		w.mu.Lock()
+		w.stats.CompactTime += time.Since(start)
+		w.mu.Unlock()
+	}
+	if cerr := w.st.close(); cerr != nil && err == nil {
+		err = cerr
 	}
 	if uerr := w.lock.unlock(); uerr != nil && err == nil {
 		err = uerr
@@ -279,32 +326,23 @@ func (w *Writer) Close() error {
 }
 
 // Retain removes the day shards whose events all ended before cutoff and
-// returns them. Nothing else in the directory is touched.
+// returns them. Searches running in them finish first; those started
+// after skip them. Nothing else in the directory is touched.
 func (w *Writer) Retain(cutoff time.Time) ([]Shard, error) {
 	if err := w.Flush(); err != nil {
 		return nil, err
 	}
-	all, err := listShards(w.dir)
-	if err != nil {
-		return nil, err
-	}
 	var removed []Shard
-	for _, s := range all {
+	for _, s := range w.st.list() {
 		if s.Day.Add(24 * time.Hour).After(cutoff) {
 			continue
 		}
-		w.mu.Lock()
-		if ws := w.shards[s.Name()]; ws != nil {
-			delete(w.shards, s.Name())
-			err = ws.idx.Close()
-		}
-		w.mu.Unlock()
-		if err != nil {
-			return removed, fmt.Errorf("close shard %s: %w", s.Name(), err)
-		}
-		if err := removeShard(s); err != nil {
+		if err := w.st.remove(s); err != nil {
 			return removed, err
 		}
+		w.mu.Lock()
+		delete(w.dirty, s.Name())
+		w.mu.Unlock()
 		removed = append(removed, s)
 	}
 	return removed, nil
@@ -339,16 +377,17 @@ func (w *Writer) apply(job batchJob) (err error) {
 	if w.asyncErr() != nil {
 		return nil // the first error is what the caller needs to see
 	}
-	s, err := w.acquire(job.shard)
+	h, err := w.st.acquireWrite(job.shard, w.opt.ShardTimeout, true)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if rerr := w.release(s); rerr != nil && err == nil {
-			err = rerr
+		w.st.release(h)
+		if eerr := w.st.evictWritable(w.opt.MaxOpenShards); eerr != nil && err == nil {
+			err = eerr
 		}
 	}()
-	b := s.idx.NewBatch()
+	b := h.idx.NewBatch()
 	for _, e := range job.events {
 		d, err := w.builder.document(e)
 		if err != nil {
@@ -358,114 +397,94 @@ func (w *Writer) apply(job batchJob) (err error) {
 			return err
 		}
 	}
-	s.unstored.Add(1)
+	h.unstored.Add(1)
 	b.SetPersistedCallback(func(err error) {
 		if err != nil {
-			w.setErr(fmt.Errorf("shard %s: persist: %w", s.name, err))
+			w.setErr(fmt.Errorf("shard %s: persist: %w", quote(h.shard.Name()), err))
 		}
-		s.unstored.Done()
+		h.unstored.Done()
 	})
-	if err := s.idx.Batch(b); err != nil {
-		s.unstored.Done()
-		return fmt.Errorf("shard %s: %w", s.name, err)
+	if err := h.idx.Batch(b); err != nil {
+		h.unstored.Done()
+		return fmt.Errorf("shard %s: %w", quote(h.shard.Name()), err)
 	}
 	return nil
 }
 
-// acquire returns the open shard name, opening or creating it.
-func (w *Writer) acquire(name string) (*writeShard, error) {
+// Compact merges the shard of day's UTC date into one segment and stores
+// the counts a search would take long to make (counts.go), now, while
+// writing and searching go on; a day that has no shard is nothing to do.
+// Events written to the day meanwhile or later land in a segment of
+// their own (the next compaction merges them). It may be called from any
+// goroutine. It returns ErrInUse when a reader of another process holds
+// the shard.
+func (w *Writer) Compact(day time.Time) error {
+	if w.opt.NoCompact {
+		return nil
+	}
+	name := shardName(day)
+	skipped, err := w.compactOne(name)
+	if err == nil && skipped {
+		return fmt.Errorf("%w: shard %s is open in another process; compaction skipped", ErrInUse, quote(name))
+	}
+	return err
+}
+
+// compactDue starts compacting, in the background, the shards whose day
+// ended and that have not been written for CompactAfter.
+func (w *Writer) compactDue() {
+	if w.opt.NoCompact || w.opt.CompactAfter < 0 {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.clock++
-	if s := w.shards[name]; s != nil {
-		s.refs++
-		s.lastUse = w.clock
-		return s, nil
+	now := w.now()
+	if w.closing || w.bgBusy || now.Sub(w.lastCheck) < time.Second && w.sinceCheck < 100 {
+		return
 	}
-	idx, err := openShardWrite(filepath.Join(w.dir, name), w.mapping, w.opt.ShardTimeout)
-	if err != nil {
-		return nil, err
+	w.lastCheck, w.sinceCheck = now, 0
+	var due []string
+	for name, last := range w.dirty {
+		day, ok := parseShardName(name)
+		if ok && now.Sub(day.Add(24*time.Hour)) >= w.opt.CompactAfter && now.Sub(last) >= w.opt.CompactAfter {
+			due = append(due, name)
+		}
 	}
-	s := &writeShard{name: name, idx: idx, refs: 1, lastUse: w.clock}
-	w.shards[name] = s
-	return s, w.evictLocked()
-}
-
-// closeShard waits until s is on disk, records its count and closes it.
-func (w *Writer) closeShard(s *writeShard) error {
-	s.unstored.Wait() // persisted callbacks do not take w.mu
-	err := recordShard(filepath.Join(w.dir, s.name), s.idx)
-	if cerr := s.idx.Close(); err == nil {
-		err = cerr
+	if len(due) == 0 {
+		return
 	}
-	if err != nil {
-		return fmt.Errorf("close shard %s: %w", s.name, err)
-	}
-	return nil
-}
-
-func (w *Writer) release(s *writeShard) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s.refs--
-	return w.evictLocked()
-}
-
-// evictLocked closes the least recently used idle shards while more than
-// MaxOpenShards are open, so readers can open them.
-func (w *Writer) evictLocked() error {
-	for len(w.shards) > w.opt.MaxOpenShards {
-		var lru *writeShard
-		for _, o := range w.shards {
-			if o.refs == 0 && (lru == nil || o.lastUse < lru.lastUse) {
-				lru = o
+	sort.Strings(due)
+	w.bgBusy = true
+	w.background.Add(1)
+	go func() {
+		defer w.background.Done()
+		start := time.Now()
+		for _, name := range due {
+			if _, err := w.compactOne(name); err != nil {
+				w.setErr(err)
+				break
 			}
 		}
-		if lru == nil {
-			return nil
-		}
-		delete(w.shards, lru.name)
-		if err := w.closeShard(lru); err != nil {
-			return err
-		}
-	}
-	return nil
+		w.mu.Lock()
+		w.stats.CompactTime += time.Since(start)
+		w.bgBusy = false
+		w.mu.Unlock()
+	}()
 }
 
-// compact merges each named shard into a single segment, Workers at a
-// time. bleve's merger leaves a day shard of a backfill in about ten
-// segments; a search visits each segment of each shard, and a process
-// that searches once opens each segment's file: with one segment a 7-day
-// search takes 25–50% less time (docs/benchmarks-index.md). It costs
-// one more pass over the shard's documents. A shard a reader holds open
-// is left as it is (counted in CompactSkipped): compaction only speeds
-// searches up, so waiting for a reader is not worth it.
+// compact compacts the named shards, Workers at a time.
 func (w *Writer) compact(names []string) error {
-	start := time.Now()
 	work := make(chan string)
-	var mu sync.Mutex
-	var firstErr error
+	errs := make([]error, w.opt.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < w.opt.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for name := range work {
-				path := filepath.Join(w.dir, name)
-				if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-					continue // removed by Retain since
+				if _, err := w.compactOne(name); err != nil && errs[i] == nil {
+					errs[i] = err
 				}
-				skipped, err := compactShard(path)
-				mu.Lock()
-				switch {
-				case err != nil && firstErr == nil:
-					firstErr = err
-				case skipped:
-					w.stats.CompactSkipped++
-				case err == nil:
-					w.stats.Compacted++
-				}
-				mu.Unlock()
 			}
 		}()
 	}
@@ -474,60 +493,101 @@ func (w *Writer) compact(names []string) error {
 	}
 	close(work)
 	wg.Wait()
-	w.stats.CompactTime = time.Since(start)
-	return firstErr
+	return errors.Join(errs...)
 }
 
-// compactShard force-merges the shard at path into one segment and stores
-// the counts of its values that a search would take long to make (see
-// counts.go); skipped reports that a reader held it open.
-func compactShard(path string) (skipped bool, err error) {
-	if err := checkFiles(path); err != nil {
-		return false, shardOpenError(path, err)
+// compactOne merges the shard name into a single segment, through the
+// store: searches and writes go on in it meanwhile. bleve's merger leaves
+// a day shard of a backfill in about ten segments; a search visits each
+// segment of each shard, and a process that searches once opens each
+// segment's file: with one segment a 7-day search takes 25–50% less time
+// (docs/benchmarks-index.md). It costs one more pass over the shard's
+// documents, and another to store its counts (counts.go). Then the
+// handle is closed, once nobody holds it, and the segment files the merge
+// replaced are removed (a search opens the shard again read-only, the
+// writer writable). skipped reports that a reader of another process held
+// the shard: compaction only speeds searches up, so waiting for a reader
+// is not worth it.
+func (w *Writer) compactOne(name string) (skipped bool, err error) {
+	w.mu.Lock()
+	if w.compacting[name] {
+		w.mu.Unlock()
+		return false, nil
 	}
-	idx, err := safeOpen(path, map[string]interface{}{"bolt_timeout": "100ms", "unsafe_batch": true})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return true, nil
-	}
-	if err != nil {
-		return false, shardOpenError(path, err)
-	}
-	var live map[string]bool
-	a, err := idx.Advanced()
-	if err == nil {
-		if s, ok := a.(*scorch.Scorch); ok {
-			// A merge bleve's merger started on its own when the shard
-			// opened can finish after the forced one: merge again then.
-			for try := 0; try < 3 && err == nil && (live == nil || len(live) > 1); try++ {
-				if err = s.ForceMerge(context.Background(), &mergeplan.SingleSegmentMergePlanOptions); err == nil {
-					err = waitPersisted(s, time.Minute)
-				}
-				if err == nil {
-					live, err = liveSegments(s)
-				}
+	w.compacting[name] = true
+	stamp, wasDirty := w.dirty[name]
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.compacting, name)
+		switch {
+		case err != nil:
+		case skipped:
+			w.stats.CompactSkipped++
+			if wasDirty && w.dirty[name].Equal(stamp) {
+				w.dirty[name] = w.now() // try again later
 			}
-			if err == nil && len(live) == 1 {
-				for seg := range live {
-					if err = storeCounts(idx, s, seg); err == nil {
-						err = waitPersisted(s, time.Minute)
-					}
-				}
+		default:
+			w.stats.Compacted++
+			if wasDirty && w.dirty[name].Equal(stamp) {
+				delete(w.dirty, name) // not written since it started
 			}
 		}
+		w.mu.Unlock()
+	}()
+	h, err := w.st.acquireWrite(name, 100*time.Millisecond, false)
+	switch {
+	case errors.Is(err, errNoShard):
+		return false, nil // removed by Retain since
+	case errors.Is(err, ErrInUse):
+		return true, nil
+	case err != nil:
+		return false, err
 	}
-	if cerr := idx.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && len(live) == 1 {
-		// Which files are live is read back from what is on disk now,
-		// not from the snapshot above, which the persister may not have
-		// recorded if another merge came in between.
-		err = removeDeadSegments(path)
+	single, err := compactIndex(h.idx)
+	w.st.release(h)
+	if err == nil && single {
+		// Which files are live is read back from what is on disk once the
+		// shard is closed, not from the snapshot above, which the
+		// persister may not have recorded if another merge came in between.
+		path := h.shard.Path
+		err = w.st.retire(name, func() error { return removeDeadSegments(path) })
 	}
 	if err != nil {
-		return false, fmt.Errorf("compact shard %s: %w", quote(filepath.Base(path)), err)
+		return false, fmt.Errorf("compact shard %s: %w", quote(name), err)
 	}
 	return false, nil
+}
+
+// compactIndex force-merges the open shard idx into one segment and
+// stores its counts; single reports that it is in one segment now.
+func compactIndex(idx bleve.Index) (single bool, err error) {
+	a, err := idx.Advanced()
+	if err != nil {
+		return false, err
+	}
+	s, ok := a.(*scorch.Scorch)
+	if !ok {
+		return false, nil
+	}
+	var live map[string]bool
+	// A merge bleve's merger started on its own can finish after the
+	// forced one, and a batch can come in meanwhile: merge again then.
+	for try := 0; try < 3 && (live == nil || len(live) > 1); try++ {
+		if err = s.ForceMerge(context.Background(), &mergeplan.SingleSegmentMergePlanOptions); err == nil {
+			err = waitPersisted(s, time.Minute)
+		}
+		if err == nil {
+			live, err = liveSegments(s)
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	if len(live) != 1 {
+		return false, nil
+	}
+	return true, storeCounts(idx)
 }
 
 // liveSegments names the segment files of s's current snapshot.
@@ -608,8 +668,8 @@ func waitPersisted(s *scorch.Scorch, timeout time.Duration) error {
 }
 
 // openShardWrite opens the shard at path for writing, creating it when it
-// does not exist.
-func openShardWrite(path string, m mapping.IndexMapping, timeout time.Duration) (bleve.Index, error) {
+// does not exist and create is set (else errNoShard).
+func openShardWrite(path string, m mapping.IndexMapping, timeout time.Duration, create bool) (bleve.Index, error) {
 	cfg := func() map[string]interface{} {
 		c := map[string]interface{}{
 			"bolt_timeout": timeout.String(),
@@ -621,6 +681,9 @@ func openShardWrite(path string, m mapping.IndexMapping, timeout time.Duration) 
 		return nil, shardOpenError(path, err)
 	}
 	idx, err := safeOpen(path, cfg())
+	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) && !create {
+		return nil, errNoShard
+	}
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 		idx, err = bleve.NewUsing(path, m, scorch.Name, bleve.Config.DefaultKVStore, cfg())
 		if err != nil {

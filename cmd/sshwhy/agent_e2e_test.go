@@ -97,7 +97,7 @@ func (a *liveAgent) poll() {
 // the same journal afterwards (want): the same events with the same ids
 // and causes, and every event whose end a line stated searchable within
 // 2 s of that line; `sshwhy search` through the socket agrees.
-func (a *liveAgent) check(t *testing.T, want []event) {
+func (a *liveAgent) check(t *testing.T, want []event, journalDir string) {
 	t.Helper()
 	var ended []event
 	for _, e := range want {
@@ -153,6 +153,10 @@ func (a *liveAgent) check(t *testing.T, want []event) {
 		t.Errorf("the agent follows %d open connections and indexed %d events; classify has %d in all", len(open), len(got), len(want))
 	}
 	t.Logf("agent: %d events, %d open", len(got), len(open))
+	// The report through the agent counts what classify counts.
+	a.mu.Unlock()
+	checkReportSources(t, a.bin, []string{"--login-grace-time", a.grace.String(), "--journal-dir", journalDir}, ended, a.sock)
+	a.mu.Lock()
 }
 
 // silentEnd tells an event the wall clock ended (no line states its

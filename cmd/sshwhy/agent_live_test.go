@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -369,3 +370,124 @@ func TestAgentCrash(t *testing.T) {
 	}
 	compare(t, data, jEnded, jOpen, func(e *classify.Event) bool { return e.Host == host })
 }
+
+// TestAgentService runs the agent binary as systemd would: it tells the
+// notify socket READY=1, WATCHDOG=1 and STOPPING=1; SIGHUP rereads the
+// configuration (here: one more file to follow); the socket refuses a
+// user outside its group; SIGTERM ends it with status 0.
+func TestAgentService(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live agent test")
+	}
+	bin := buildSshwhy(t)
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755) // let the unprivileged user reach the socket file
+	os.Chmod(filepath.Dir(dir), 0o755)
+	first, second := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	os.WriteFile(first, nil, 0o644)
+	os.WriteFile(second, nil, 0o644)
+	conf := filepath.Join(dir, "sshwhy.toml")
+	sock := filepath.Join(dir, "sshwhy.sock")
+	writeConf := func(files ...string) {
+		q := make([]string, len(files))
+		for i, f := range files {
+			q[i] = fmt.Sprintf("%q", f)
+		}
+		body := fmt.Sprintf("files = [%s]\ndata = %q\nsocket = %q\ncommit_interval = \"100ms\"\n", strings.Join(q, ", "), filepath.Join(dir, "data"), sock)
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConf(first)
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "notify"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	states := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				close(states)
+				return
+			}
+			for _, s := range strings.Split(string(buf[:n]), "\n") {
+				states <- s
+			}
+		}
+	}()
+	await := func(want string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case s := <-states:
+				if s == want {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %s on the notify socket", want)
+			}
+		}
+	}
+	cmd := exec.Command(bin, "agent", "--config", conf)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+filepath.Join(dir, "notify"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("agent stderr:\n%s", stderr.String())
+		}
+	}()
+	await("READY=1")
+	await("WATCHDOG=1")
+
+	// Someone outside the socket's group (nobody) is refused; the same
+	// user in group adm gets an answer.
+	asNobody := func(groups string) (string, error) {
+		c := exec.Command("setpriv", "--reuid=65534", "--regid=65534", groups, "nc", "-U", "-w", "2", sock)
+		c.Stdin = strings.NewReader("GET /healthz HTTP/1.0\r\n\r\n")
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := asNobody("--clear-groups"); err == nil || !strings.Contains(out, "ermission denied") {
+		t.Errorf("a user outside group adm reached the socket: %v %s", err, out)
+	}
+	if out, err := asNobody("--groups=adm"); err != nil || !strings.Contains(out, "200 OK") {
+		t.Errorf("a member of adm got no answer: %v %s", err, out)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode: %v %v", fi, err)
+	}
+
+	// SIGHUP: the new configuration's second file is followed.
+	writeConf(first, second)
+	cmd.Process.Signal(syscall.SIGHUP)
+	await("RELOADING=1")
+	await("READY=1")
+	appendText(t, second, stampNow()+" vm sshd[7]: Connection closed by 192.0.2.7 port 4007 [preauth]\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		found, _, _ := runCmd(t, "", "search", "--socket", sock, "-o", "json", "--limit", "0")
+		if strings.Contains(found, `"src_port":4007`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after SIGHUP the second file's line is not searchable: %s", found)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	await("STOPPING=1")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v", err)
+	}
+}
+
+func stampNow() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000000+00:00") }

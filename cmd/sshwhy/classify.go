@@ -22,7 +22,7 @@ import (
 
 func newClassifyCmd() *cobra.Command {
 	var format string
-	var showUnmatched bool
+	var showUnmatched, explain bool
 	var opt *pipelineOptions
 	cmd := &cobra.Command{
 		Use:   "classify [flags] [FILE|-]...",
@@ -46,11 +46,15 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 				opt.unmatched = cmd.ErrOrStderr()
 			}
 			opt.open = true
+			if explain {
+				opt.explain = &explainer{}
+			}
 			return runClassify(cmd, args, opt, format, showUnmatched)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "table", "output format: table or json (one JSON object per line)")
 	cmd.Flags().BoolVar(&showUnmatched, "unmatched", false, "print the sshd lines no rule matched to stderr")
+	cmd.Flags().BoolVar(&explain, "explain", false, "add what to do about each ending (\"remedy\" in JSON, a line under each row in the table), quoting this machine's sshd settings")
 	opt = addPipelineFlags(cmd)
 	return cmd
 }
@@ -71,13 +75,14 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	case "json":
 		buf := make([]byte, 0, 4096)
 		sink = func(ev *classify.Event) error {
-			buf = classify.AppendJSON(buf[:0], ev)
+			buf = appendEvent(buf[:0], ev, opt.explain)
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err
 		}
 	default:
 		table = newTableWriter(out, isTerminal(cmd.OutOrStdout()))
+		table.explain = opt.explain
 		sink = table.write
 	}
 	st, err := classifyInputs(cmd.Context(), args, opt, sink)
@@ -123,6 +128,9 @@ type tableWriter struct {
 	causes []cause.Cause
 	header bool // written
 	n      int  // rows written
+	// explain, when set, adds each row's remedy on a line of its own.
+	explain  *explainer
+	remedies []string
 }
 
 // The table's columns; the widths of attacker-written columns are capped
@@ -158,6 +166,9 @@ func (t *tableWriter) write(ev *classify.Event) error {
 	t.rows = append(t.rows, []string{end, orDash(escape.Terminal(ev.Host)), orDash(escape.Terminal(src)),
 		orDash(escape.Terminal(ev.User)), c, orDash(conf), orDash(string(ev.Phase)), dur, escape.Terminal(ev.Detail)})
 	t.causes = append(t.causes, ev.Cause)
+	if t.explain != nil {
+		t.remedies = append(t.remedies, escape.Terminal(t.explain.remedy(ev)))
+	}
 	t.n++
 	if len(t.rows) >= 256 {
 		return t.flush() // keep memory flat and output streaming
@@ -199,11 +210,14 @@ func (t *tableWriter) flush() error {
 			}
 		}
 		b.WriteByte('\n')
+		if k >= lead && t.explain != nil && t.remedies[k-lead] != "" {
+			b.WriteString("    → " + t.remedies[k-lead] + "\n")
+		}
 		if _, err := io.WriteString(t.w, b.String()); err != nil {
 			return err
 		}
 	}
-	t.rows, t.causes = t.rows[:0], t.causes[:0]
+	t.rows, t.causes, t.remedies = t.rows[:0], t.causes[:0], t.remedies[:0]
 	return nil
 }
 

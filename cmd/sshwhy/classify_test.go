@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -227,5 +228,54 @@ func TestTableAlignment(t *testing.T) {
 		if colour != strings.Contains(b.String(), "\x1b[32muser_logout\x1b[0m") {
 			t.Errorf("colour %v: %q", colour, b.String())
 		}
+	}
+}
+
+// TestErrorsEscaped: a hostile file name cannot reach the terminal raw.
+func TestErrorsEscaped(t *testing.T) {
+	if os.Getenv("SSHWHY_MAIN") == "1" {
+		os.Args = []string{"sshwhy", "classify", "/nonexistent/\x1b]0;owned\x07"}
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestErrorsEscaped$")
+	cmd.Env = append(os.Environ(), "SSHWHY_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if exitCode := cmd.ProcessState.ExitCode(); err == nil || exitCode != 1 {
+		t.Fatalf("exit %d, %v: %s", exitCode, err, out)
+	}
+	if strings.ContainsAny(string(out), "\x1b\x07") || !strings.Contains(string(out), `\x1b]0;owned\a`) {
+		t.Errorf("stderr: %q", out)
+	}
+}
+
+// TestExplain: --explain gives every ended event its remedy, from the
+// cause table, in JSON and in the table.
+func TestExplain(t *testing.T) {
+	out, _, err := runCmd(t, "", "classify", "--explain", "-o", "json", sampleLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct {
+			Cause  cause.Cause `json:"cause"`
+			Open   bool        `json:"open"`
+			Remedy string      `json:"remedy"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		if ev.Open != (ev.Remedy == "") || !ev.Open && !strings.HasPrefix(ev.Remedy, ev.Cause.Info().Remedy) {
+			t.Errorf("%s: remedy %q", ev.Cause, ev.Remedy)
+		}
+		n++
+	}
+	table, _, err := runCmd(t, "", "classify", "--explain", sampleLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(table, "\n    → "); got < n-5 {
+		t.Errorf("%d remedy lines in the table for %d events", got, n)
 	}
 }

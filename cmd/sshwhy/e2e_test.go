@@ -58,7 +58,7 @@ func TestE2E(t *testing.T) {
 					events := runClassifyJSON(t, bin, args...)
 					checkEvents(t, events, res.Conns, want, level, f.prec)
 					if f.name == "journal-dir" {
-						live.check(t, events)
+						live.check(t, events, res.JournalDir)
 					}
 					if f.name == "rfc3339" {
 						checkIndexRoundTrip(t, bin, append([]string{"--login-grace-time", grace}, f.args...), events)

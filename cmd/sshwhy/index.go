@@ -23,6 +23,7 @@ import (
 	"github.com/sshwhy/sshwhy/ingest"
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/pipeline"
+	"github.com/sshwhy/sshwhy/unmatched"
 )
 
 func newIndexCmd() *cobra.Command {
@@ -135,6 +136,10 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 			_ = bar.Set(n)
 		}
 	}}}, sh.pipelineSinks()...)
+	// The sshd lines no rule knows, per day, for the report.
+	rec := unmatched.NewRecorder()
+	opt.record = rec.Add
+	sinks = append(sinks, rec.Sink(dataDir))
 	st, err := indexInputs(ctx, args, opt, filepath.Join(dataDir, checkpointName), fromStart, stderr, sinks...)
 	var removed []index.Shard
 	if err == nil && keep > 0 {

@@ -12,11 +12,18 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/sshwhy/sshwhy/internal/escape"
 )
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "sshwhy:", err)
+		// File names and values in errors can be anyone's: escaped, line
+		// by line (a joined error has several).
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = escape.Terminal(l)
+		}
+		fmt.Fprintln(os.Stderr, "sshwhy:", strings.Join(lines, "\n"))
 		os.Exit(exitCode(err))
 	}
 }

@@ -33,8 +33,13 @@ type pipelineOptions struct {
 	program    string    // program name for lines without a log header
 	stdin      io.Reader // what "-" reads; nil means os.Stdin
 	unmatched  io.Writer // set by commands that show unmatched lines
-	flags      *pflag.FlagSet
-	open       bool // also pass the connections still open at the end to the sink (Event.Open)
+	// record, when set, is given every unmatched line (the index and the
+	// report keep them per day: package unmatched).
+	record func(*ingest.Line)
+	// explain, when set, adds remedies to the output (--explain).
+	explain *explainer
+	flags   *pflag.FlagSet
+	open    bool // also pass the connections still open at the end to the sink (Event.Open)
 }
 
 func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
@@ -101,10 +106,14 @@ func (o *pipelineOptions) newPipeline(sinks ...pipeline.Sink) (*pipeline.Pipelin
 		Program:  o.program,
 		Sinks:    sinks,
 	}
-	if o.unmatched != nil {
-		w := o.unmatched
+	if w, record := o.unmatched, o.record; w != nil || record != nil {
 		cfg.Unmatched = func(l *ingest.Line) {
-			fmt.Fprintf(w, "unmatched: %s\n", escape.Terminal(l.Raw))
+			if w != nil {
+				fmt.Fprintf(w, "unmatched: %s\n", escape.Terminal(l.Raw))
+			}
+			if record != nil {
+				record(l)
+			}
 		}
 	}
 	return pipeline.New(cfg)

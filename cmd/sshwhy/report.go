@@ -10,16 +10,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sshwhy/sshwhy/agent"
 	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
-	"github.com/sshwhy/sshwhy/ingest"
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/report"
 	"github.com/sshwhy/sshwhy/sshdconfig"
@@ -35,6 +34,8 @@ type reportFlags struct {
 	noServer, explainConfig   bool
 	openTimeout               time.Duration
 	remote                    *remoteFlags
+	socket                    string
+	socketSet, dataSet        bool
 }
 
 func newReportCmd() *cobra.Command {
@@ -66,9 +67,7 @@ what they mean for the causes, and nothing else.`,
   sshwhy report --explain-config
   sshwhy report --remote victorialogs=http://logs:9428 --days 7 --format html --out fleet.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("login-grace-time") {
-				opt.grace, _ = sshdconfig.LoginGraceTime()
-			}
+			fl.socketSet, fl.dataSet = cmd.Flags().Changed("socket"), cmd.Flags().Changed("data")
 			return runReport(cmd, args, &fl, opt)
 		},
 	}
@@ -85,6 +84,7 @@ what they mean for the causes, and nothing else.`,
 	f.BoolVar(&fl.noServer, "no-server-config", false, "give advice without this machine's sshd settings (the logs come from elsewhere)")
 	f.BoolVar(&fl.explainConfig, "explain-config", false, "show the sshd settings and what they mean for the causes, and nothing else")
 	f.DurationVar(&fl.openTimeout, "open-timeout", time.Second, "how long to wait for a day being written by sshwhy index")
+	f.StringVar(&fl.socket, "socket", agent.DefaultSocket, "read through the agent listening on this unix socket `PATH` when one runs (- never); without --socket, an explicit --data reads that directory itself")
 	opt = addPipelineFlags(cmd)
 	fl.remote = addRemoteFlags(cmd) // fleet.go
 	return cmd
@@ -100,8 +100,8 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		return usageError{errors.New("log files given without --from (the report reads the index unless --from is given)")}
 	case fl.from && len(args) == 0 && !opt.journal && opt.journalDir == "":
 		return usageError{errors.New("--from needs log files, - for stdin, or --journal")}
-	case fl.remote.target != "" && (fl.from || fl.dataDir != ""):
-		return usageError{errors.New("--remote reads the fleet's events: it does not combine with --from or --data")}
+	case fl.remote.target != "" && (fl.from || fl.dataDir != "" || fl.socketSet):
+		return usageError{errors.New("--remote reads the fleet's events: it does not combine with --from, --data or --socket")}
 	}
 	if !fl.explainConfig {
 		if err := checkReportFormat(fl.format); err != nil {
@@ -162,13 +162,21 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		if fl.dataDir == "" {
 			fl.dataDir = index.DefaultDir()
 		}
-		r, err := index.OpenReader(fl.dataDir, index.ReaderOptions{OpenTimeout: fl.openTimeout})
-		if err != nil {
+		if c, err := agent.Dial(fl.socket); fl.socket != "-" && (fl.socketSet || !fl.dataSet) && err == nil {
+			// A running agent holds today's shard: read through it.
+			src = agentSource{c}
+			ropt.Source = "agent " + fl.socket
+		} else if fl.socketSet && fl.socket != "-" {
 			return err
+		} else {
+			r, err := index.OpenReader(fl.dataDir, index.ReaderOptions{OpenTimeout: fl.openTimeout})
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			src = indexSource{r, fl.dataDir}
+			ropt.Source = "index " + fl.dataDir
 		}
-		defer r.Close()
-		src = indexSource{r}
-		ropt.Source = "index " + fl.dataDir
 		dir := fl.dataDir
 		ropt.Unmatched = func(since, until time.Time) (unmatched.Summary, error) { return unmatched.Read(dir, since, until) }
 	}
@@ -210,99 +218,41 @@ func parseReportDay(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// indexSource is the index with the connections still open. Until the
-// index stores open connections as such (the trust issue), they are the
-// events the classifier ended at the end of its input (rule
-// "end-of-input"), as sshwhy index stored them.
-type indexSource struct{ *index.Reader }
+// indexSource is the index with the connections still open: those the
+// checkpoint of the last sshwhy index holds.
+type indexSource struct {
+	*index.Reader
+	dir string
+}
 
 func (s indexSource) Open(ctx context.Context) ([]*classify.Event, error) {
-	var out []*classify.Event
-	_, err := s.Search(ctx, index.Query{Text: "rule:end-of-input"}, index.SearchOptions{Limit: 1000}, func(e *classify.Event) error {
-		out = append(out, e)
-		return nil
-	})
-	return out, err
+	return checkpointOpen(s.dir)
 }
+
+// agentSource is a running agent: its index and its open connections.
+type agentSource struct{ *agent.Client }
+
+func (s agentSource) Open(ctx context.Context) ([]*classify.Event, error) { return s.Client.Open(ctx) }
 
 // reportFromLogs classifies the inputs into memory, recording the lines
 // no rule knows.
 func reportFromLogs(ctx context.Context, args []string, opt *pipelineOptions) (*report.Memory, *unmatched.Recorder, error) {
 	rec := unmatched.NewRecorder()
-	uw := &unmatchedWriter{rec: rec, p: ingest.Parser{Ref: newestMtime(args)}}
-	if loc, err := opt.location(); err == nil {
-		uw.p.Loc = loc
-	}
-	opt.unmatched = uw
+	opt.record = rec.Add
+	opt.open = true
 	var events, open []*classify.Event
 	_, err := classifyInputs(ctx, args, opt, func(e *classify.Event) error {
-		// Until the classifier marks connections still open at the end of
-		// the input, they are its "end-of-input" events: counted as
-		// unknown ends (as the index has them) and listed as open.
-		if e.Rule == "end-of-input" {
+		if e.Open {
 			open = append(open, e)
+		} else {
+			events = append(events, e)
 		}
-		events = append(events, e)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	uw.flush()
 	return report.NewMemory(events, open), rec, nil
-}
-
-// unmatchedWriter turns the pipeline's unmatched-line output ("unmatched:
-// " + the line escaped for a terminal, one a line) back into Lines for
-// the Recorder. It goes when the pipeline hands sinks the ingest.Line
-// itself (the lead's pipeline package).
-type unmatchedWriter struct {
-	rec     *unmatched.Recorder
-	p       ingest.Parser
-	partial []byte
-}
-
-func (w *unmatchedWriter) Write(b []byte) (int, error) {
-	w.partial = append(w.partial, b...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		w.line(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
-	}
-}
-
-func (w *unmatchedWriter) flush() {
-	if len(w.partial) > 0 {
-		w.line(string(w.partial))
-		w.partial = nil
-	}
-}
-
-func (w *unmatchedWriter) line(s string) {
-	s = strings.TrimPrefix(s, "unmatched: ")
-	// escape.Terminal doubles backslashes and writes the rest as Go
-	// escapes, so a Go string literal reads it back exactly.
-	raw, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
-	if err != nil {
-		raw = s
-	}
-	l := w.p.Parse(raw)
-	w.rec.Add(&l)
-}
-
-// newestMtime is the reference for the year of BSD timestamps: the newest
-// input's modification time.
-func newestMtime(paths []string) time.Time {
-	var t time.Time
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && fi.ModTime().After(t) {
-			t = fi.ModTime()
-		}
-	}
-	return t
 }
 
 // explainConfig shows the settings the advice reads and what they mean.

@@ -49,6 +49,16 @@ type searchFlags struct {
 	socketSet    bool // --socket given
 	dataSet      bool // --data given
 	remote       *remoteFlags
+	explain      bool
+	x            *explainer
+}
+
+// explainer is the remedies of --explain, nil without it.
+func (fl *searchFlags) explainer() *explainer {
+	if fl.explain && fl.x == nil {
+		fl.x = &explainer{}
+	}
+	return fl.x
 }
 
 func newSearchCmd() *cobra.Command {
@@ -125,6 +135,7 @@ orders by end, duration_s, auth_failures, cause, user, src_ip or host
 	f.BoolVar(&fl.open, "open", false, "search the connections that have not ended yet (the agent's, else those the last sshwhy index left open) instead of the ended ones")
 	f.StringVar(&fl.socket, "socket", agent.DefaultSocket, "search through the agent listening on this unix socket `PATH` when one runs (- never); without --socket, an explicit --data reads that directory itself")
 	fl.remote = addRemoteFlags(cmd) // fleet.go
+	f.BoolVar(&fl.explain, "explain", false, "add what to do about each ending (\"remedy\" in JSON, a line under each row in the table), quoting this machine's sshd settings")
 	return cmd
 }
 
@@ -215,7 +226,7 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 	case "json":
 		buf := make([]byte, 0, 4096)
 		write = func(ev *classify.Event) error {
-			buf = classify.AppendJSON(buf[:0], ev)
+			buf = appendEvent(buf[:0], ev, fl.explainer())
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err
@@ -226,6 +237,7 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 		finish = func() error { cw.flush(); return nil }
 	default:
 		t := newTableWriter(out, isTerminal(cmd.OutOrStdout()))
+		t.explain = fl.explainer()
 		write = t.write
 		finish = t.flush
 	}
