@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sshwhy/sshwhy/checkpoint"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
@@ -31,7 +33,9 @@ type Options struct {
 	// as "READY=1"); nil: nobody listens.
 	Notify func(state string)
 	// Sinks are written to besides the index (a fleet sink): they flush
-	// before every checkpoint and close when the agent stops.
+	// before every checkpoint and close when the agent stops. A sink that
+	// is a prometheus.Collector exports its metrics from the agent's
+	// registry (/metrics).
 	Sinks []pipeline.Sink
 }
 
@@ -79,7 +83,15 @@ func New(cfg Config, opt Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, opt: opt, log: opt.Log, metrics: newMetrics(), rules: rs,
+	m := newMetrics()
+	for _, s := range opt.Sinks {
+		if c, ok := s.(prometheus.Collector); ok {
+			if err := m.reg.Register(c); err != nil {
+				return nil, fmt.Errorf("metrics of a sink: %w", err)
+			}
+		}
+	}
+	return &Agent{cfg: cfg, opt: opt, log: opt.Log, metrics: m, rules: rs,
 		openReq: make(chan chan []*classify.Event)}, nil
 }
 

@@ -62,6 +62,16 @@ type Config struct {
 	FromStart bool   `toml:"from_start"`
 	LogLevel  string `toml:"log_level"` // debug, info, warn, error
 
+	// Ship lists the VictoriaLogs servers the events also go to
+	// ("victorialogs=http://HOST:9428"), through a spool per server under
+	// the data directory; the sinks are opened by the caller and handed
+	// to the agent in Options.Sinks.
+	Ship         []string `toml:"ship"`
+	ShipAuthFile string   `toml:"ship_auth_file"` // credentials file (user=/password= or token=)
+	ShipCA       string   `toml:"ship_ca"`        // CA certificates (PEM) for https
+	SpoolMax     string   `toml:"spool_max"`      // most bytes spooled per server ("1GiB")
+	ShipCompress bool     `toml:"ship_compress"`  // zstd batches
+
 	// Report, when set ([report] table), makes the daily report on a
 	// schedule: see report.Schedule. Off by default.
 	Report *report.Schedule `toml:"report"`

@@ -24,6 +24,7 @@ import (
 	"github.com/sshwhy/sshwhy/index"
 	"github.com/sshwhy/sshwhy/ingest"
 	"github.com/sshwhy/sshwhy/internal/loggen"
+	"github.com/sshwhy/sshwhy/report"
 	"github.com/sshwhy/sshwhy/rules"
 	"github.com/sshwhy/sshwhy/victorialogs/vltest"
 )
@@ -250,6 +251,31 @@ func BenchmarkFleet(b *testing.B) {
 	}
 	slices.Sort(search)
 	slices.Sort(count)
+	// A fleet report (sshwhy report --remote), of the last whole day
+	// and of the 7 whole days before the last one: three runs each, the
+	// median.
+	reportTime := func(days int) (time.Duration, int, int) {
+		var ts []time.Duration
+		var hosts, total int
+		for i := 0; i < 3; i++ {
+			day := last.UTC().Truncate(24*time.Hour).AddDate(0, 0, -days) // whole days before the last one
+			opt := report.Options{Day: day, Days: days, Loc: time.UTC, Now: last.Add(24 * time.Hour), Top: 5, Source: "victorialogs"}
+			t0 := time.Now()
+			r, err := report.Build(context.Background(), store, opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := report.Render(io.Discard, r, report.FormatText); err != nil {
+				b.Fatal(err)
+			}
+			ts = append(ts, time.Since(t0))
+			hosts, total = len(r.PerHost), r.Total.Count
+		}
+		slices.Sort(ts)
+		return ts[1], hosts, total
+	}
+	report1, hosts1, total1 := reportTime(1)
+	report7, hosts7, total7 := reportTime(7)
 	days := last.Sub(first).Hours() / 24
 	b.ReportMetric(float64(events), "events")
 	b.ReportMetric(days, "days")
@@ -258,16 +284,20 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(float64(disk)/float64(events), "stored-bytes/event")
 	b.ReportMetric(float64(search[10].Microseconds())/1000, "search-p50-ms")
 	b.ReportMetric(float64(count[10].Microseconds())/1000, "count-p50-ms")
+	b.ReportMetric(report1.Seconds(), "report-1d-s")
+	b.ReportMetric(report7.Seconds(), "report-7d-s")
 	fmt.Fprintf(os.Stderr, "fleet: %d lines, %d events over %.1f days from %d hosts (%.0f events/day)\n"+
 		"  classify+spool %s (%.0f events/s, %d bytes spooled, %.0f B/event)\n"+
 		"  ingest from the spool into the cluster %s (%.0f events/s)\n"+
 		"  stored %d bytes on 2 storage nodes (%.1f B/event)\n"+
-		"  7-day %s + %s: %d matches; search (newest 100) p50 %s, p90 %s; count by host p50 %s\n",
+		"  7-day %s + %s: %d matches; search (newest 100) p50 %s, p90 %s; count by host p50 %s\n"+
+		"  report of one day: %s (%d events, %d hosts); of 7 days: %s (%d events, %d hosts)\n",
 		st.Lines, events, days, cfg.Hosts, float64(events)/days,
 		spoolTime.Round(time.Millisecond), float64(events)/spoolTime.Seconds(), spooled, float64(spooled)/float64(events),
 		ingest.Round(time.Millisecond), float64(events)/ingest.Seconds(),
 		disk, float64(disk)/float64(events),
-		cause.AuthFailure, net16, found, search[10].Round(time.Microsecond), search[18].Round(time.Microsecond), count[10].Round(time.Microsecond))
+		cause.AuthFailure, net16, found, search[10].Round(time.Microsecond), search[18].Round(time.Microsecond), count[10].Round(time.Microsecond),
+		report1.Round(time.Millisecond), total1, hosts1, report7.Round(time.Millisecond), total7, hosts7)
 }
 
 // cpuTime is the user and system CPU time of this process so far.

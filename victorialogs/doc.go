@@ -17,17 +17,25 @@
 //
 // A row is classify's JSON of the event (same field names) plus _time (the
 // end), _msg (a one-line summary), ip (the source as an address, for CIDR
-// filters), hour (for counts by hour), sk (the id spelled for sorting) and
-// app="sshwhy". The log streams are app, host and program: few values,
+// filters), hour (for counts by hour), duration and duration_key (the
+// exact duration, and the rounded seconds the index filters and sorts
+// by), start_utc (the start as a sortable key), sk (the id spelled for
+// sorting) and app="sshwhy". The log streams are app, host and program: few values,
 // as VictoriaLogs wants.
 //
 // # Searching
 //
-// A Store implements index.Reader's Search and Count over LogsQL: Filter
-// translates an index.Query exactly (a query-string part without an exact
-// translation, such as free text, is refused with index.ErrBadQuery and a
-// pointer to raw LogsQL), and every query counts each event id once, so a
-// batch stored twice is answered once.
+// A Store implements index.Searcher (and report.Source) over LogsQL:
+// Filter translates an index.Query with the index's meaning, its text read
+// by index.ParseText; what the index refuses is refused with the index's
+// error, and a clause without an exact translation (free text) with
+// index.ErrBadQuery and a pointer to raw LogsQL. Every query counts each
+// event id once, so a batch stored twice is answered once.
+//
+// # Metrics
+//
+// A Sink is a prometheus.Collector of its Stats, labelled with its
+// target: the agent exports its sinks' from its registry.
 //
 // vltest starts real VictoriaLogs servers (single node and cluster) for
 // the tests.

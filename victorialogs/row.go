@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -26,7 +27,29 @@ const (
 	// shorter than Go does (1.9460199999999999 comes back 1.94602), so
 	// the exact value is read from here; duration_s stays for filters.
 	fieldDuration = "duration"
+	// fieldDurationKey is the duration as the index keys it: whole
+	// seconds, rounded, clamped to [0, maxNum]; present also when the
+	// event's JSON has no duration_s (start unknown). Filters and sorts
+	// on duration_s use it.
+	fieldDurationKey = "duration_key"
+	// fieldStart is the start as a key that sorts as the time (UTC, nine
+	// fractional digits), for start: filters; absent without a start.
+	fieldStart = "start_utc"
 )
+
+// Key layouts, as the index writes them (index/timekey.go).
+const (
+	hourLayout    = "2006-01-02T15"
+	timeKeyLayout = "2006-01-02T15:04:05.000000000Z"
+)
+
+func timeKey(t time.Time) string { return t.UTC().Format(timeKeyLayout) }
+
+// durationKey is the index's key of a duration.
+func durationKey(d float64) int64 {
+	n := int64(math.Round(d))
+	return max(0, min(n, maxNum))
+}
 
 // StreamFields are the row fields VictoriaLogs groups into log streams:
 // few values each (one stream per host and program, plus app="sshwhy",
@@ -79,9 +102,15 @@ func appendRow(dst []byte, ev *classify.Event) (out []byte, cut int, ok bool) {
 		}
 		dst = append(dst, `,"`+fieldDuration+`":"`...)
 		dst = strconv.AppendFloat(dst, e.DurationS, 'f', -1, 64)
-		dst = append(dst, `s"`...)
+		dst = append(dst, `s","`+fieldDurationKey+`":`...)
+		dst = strconv.AppendInt(dst, durationKey(e.DurationS), 10)
+		if !e.Start.IsZero() {
+			dst = append(dst, `,"`+fieldStart+`":"`...)
+			dst = e.Start.UTC().AppendFormat(dst, timeKeyLayout)
+			dst = append(dst, '"')
+		}
 		dst = append(dst, `,"`+fieldHour+`":"`...)
-		dst = at.UTC().AppendFormat(dst, "2006-01-02T15")
+		dst = at.UTC().AppendFormat(dst, hourLayout)
 		dst = append(dst, `","`+fieldSort+`":"`...)
 		dst = appendSortKey(dst, id)
 		dst = append(dst, "\"}\n"...)
@@ -169,6 +198,7 @@ var eventFields = map[string]bool{
 	"src_ip": false, "src_port": true, "user": false, "cause": false, "confidence": false,
 	"phase": false, "detail": false, "rule": false, "auth_failures": true, "auth_methods": true,
 	"duration_s": true, "lines": true, "lines_dropped": true, "source": false,
+	"remote": false, "start_unknown": true,
 }
 
 // decodeRow rebuilds the event of a row as VictoriaLogs returns it (a

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sshwhy/sshwhy/classify"
 )
@@ -47,6 +48,10 @@ type SinkOptions struct {
 	Concurrency int
 	// Logger receives drops, retries and recoveries; default slog.Default().
 	Logger *slog.Logger
+	// NotBefore, when set, skips the events that ended before it, as
+	// index.WriterOptions.NotBefore does (counted in Stats.Skipped): a
+	// backfill with a retention period ships what it indexes.
+	NotBefore time.Time
 	// segSize is the spool segment size (tests make it small).
 	segSize int64
 }
@@ -63,6 +68,7 @@ type Stats struct {
 	Retried      uint64    // failed attempts to send a batch (each one is retried)
 	Dropped      uint64    // events not spooled because the spool was full
 	NoTime       uint64    // events without a time, which cannot be placed (not shipped)
+	Skipped      uint64    // events that ended before SinkOptions.NotBefore (not shipped)
 	Cut          uint64    // events that lost evidence lines to fit MaxRowBytes
 	SpooledBytes int64     // bytes spooled and not yet acknowledged
 	TornBytes    int64     // bytes of rows cut by a crash, skipped
@@ -86,8 +92,8 @@ type Sink struct {
 	log    *slog.Logger
 	row    []byte
 
-	written, shipped, batches, sent, retried, dropped, noTime, cut atomic.Uint64
-	lastSuccess                                                    atomic.Int64
+	written, shipped, batches, sent, retried, dropped, noTime, skipped, cut atomic.Uint64
+	lastSuccess                                                             atomic.Int64
 
 	mu            sync.Mutex // guards the fields below
 	lastErr       string
@@ -99,6 +105,9 @@ type Sink struct {
 	done     chan struct{}
 	closed   bool
 	closeErr error
+
+	descOnce sync.Once // metrics.go
+	desc     []*prometheus.Desc
 }
 
 // SpoolDir is where the sink for the server at rawURL spools under the
@@ -164,6 +173,16 @@ func (s *Sink) Write(ev *classify.Event) error {
 	}
 	if s.closed {
 		return errors.New("victorialogs: write to a closed sink")
+	}
+	if !s.opt.NotBefore.IsZero() {
+		at := ev.End
+		if at.IsZero() {
+			at = ev.Start
+		}
+		if !at.IsZero() && at.Before(s.opt.NotBefore) {
+			s.skipped.Add(1)
+			return nil
+		}
 	}
 	row, cut, ok := appendRow(s.row[:0], ev)
 	s.row = row
@@ -247,7 +266,7 @@ func (s *Sink) Close() error {
 func (s *Sink) Stats() Stats {
 	st := Stats{
 		Written: s.written.Load(), Shipped: s.shipped.Load(), Batches: s.batches.Load(), SentBytes: s.sent.Load(),
-		Retried: s.retried.Load(), Dropped: s.dropped.Load(), NoTime: s.noTime.Load(), Cut: s.cut.Load(),
+		Retried: s.retried.Load(), Dropped: s.dropped.Load(), NoTime: s.noTime.Load(), Skipped: s.skipped.Load(), Cut: s.cut.Load(),
 		SpooledBytes: s.sp.unacked(),
 	}
 	s.sp.mu.Lock()

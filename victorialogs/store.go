@@ -36,6 +36,8 @@ type Store struct {
 	raw string
 }
 
+var _ index.Searcher = (*Store)(nil)
+
 // NewStore reads through c.
 func NewStore(c *Client) *Store { return &Store{c: c} }
 
@@ -59,7 +61,7 @@ func (s *Store) logsql(q index.Query) (string, error) {
 	}
 	out := streamFilter
 	if f != "*" {
-		out += " AND " + parens(f)
+		out += " AND (" + f + ")"
 	}
 	if strings.TrimSpace(s.raw) != "" {
 		// The newline ends a # comment the user may have written.
@@ -68,37 +70,19 @@ func (s *Store) logsql(q index.Query) (string, error) {
 	return out, nil
 }
 
-func parens(f string) string {
-	if strings.HasPrefix(f, "(") && strings.HasSuffix(f, ")") {
-		return f
-	}
-	return "(" + f + ")"
-}
-
-// Search finds the events matching q, each once, in opt's order. Only the
-// end time orders remote results (Sort "", "end" or "-end"): VictoriaLogs
-// sorts strings naturally ("web10" after "web9"), not byte-wise as the
-// index does, so other keys are refused rather than ordered differently.
+// Search finds the events matching q, each once, in opt's order. The
+// end time, the duration and the failures order remote results as they
+// order local ones (ties by end, then id); the other keys are strings,
+// which VictoriaLogs sorts naturally ("web10" after "web9"), not byte-wise
+// as the index does, so they are refused rather than ordered differently.
 func (s *Store) Search(ctx context.Context, q index.Query, opt index.SearchOptions, fn func(*classify.Event) error) (index.Result, error) {
 	f, err := s.logsql(q)
 	if err != nil {
 		return index.Result{}, err
 	}
-	var order string
-	reverse := false
-	switch opt.Sort {
-	case "":
-		if opt.Limit > 0 {
-			order, reverse = "sort by (_time desc, "+fieldSort+" desc)", true
-		} else {
-			order = "sort by (_time, " + fieldSort + ")"
-		}
-	case index.FieldEnd:
-		order = "sort by (_time, " + fieldSort + ")"
-	case "-" + index.FieldEnd:
-		order = "sort by (_time desc, " + fieldSort + " desc)"
-	default:
-		return index.Result{}, fmt.Errorf("%w: --remote sorts by end only (VictoriaLogs orders strings naturally, not as the local index does), not by %q", index.ErrBadQuery, opt.Sort)
+	order, reverse, err := sortOrder(opt.Sort, opt.Limit)
+	if err != nil {
+		return index.Result{}, err
 	}
 	// The total and the rows are asked for at once.
 	type count struct {
@@ -181,6 +165,39 @@ func (s *Store) Search(ctx context.Context, q index.Query, opt index.SearchOptio
 	}
 }
 
+// sortKeys are the row fields that order as the index's sort keys do.
+var sortKeys = map[string]string{index.FieldEnd: "_time", index.FieldDuration: fieldDurationKey, index.FieldFailures: index.FieldFailures}
+
+// sortOrder is the sort pipe for a SearchOptions.Sort; reverse tells that
+// the rows come newest first and must be returned the other way round
+// (the default with a limit: the newest, oldest first).
+func sortOrder(key string, limit int) (string, bool, error) {
+	if key == "" {
+		if limit > 0 {
+			return "sort by (_time desc, " + fieldSort + " desc)", true, nil
+		}
+		key = index.FieldEnd
+	}
+	desc := strings.HasPrefix(key, "-")
+	if !slices.Contains(index.SortKeys, strings.TrimPrefix(key, "-")) {
+		return "", false, fmt.Errorf("%w: cannot sort by %q (keys: %s, with - for descending)", index.ErrBadQuery, key, strings.Join(index.SortKeys, ", "))
+	}
+	field, ok := sortKeys[strings.TrimPrefix(key, "-")]
+	if !ok {
+		return "", false, fmt.Errorf("%w: --remote sorts by end, duration_s or auth_failures (VictoriaLogs orders strings naturally, not as the local index does), not by %q", index.ErrBadQuery, key)
+	}
+	by := []string{field, "_time", fieldSort}
+	if field == "_time" {
+		by = by[1:]
+	}
+	if desc {
+		for i := range by {
+			by[i] += " desc"
+		}
+	}
+	return "sort by (" + strings.Join(by, ", ") + ")", false, nil
+}
+
 func (s *Store) total(ctx context.Context, f string) (uint64, error) {
 	var n uint64
 	err := s.run(ctx, f+" | stats count_uniq(id) n", func(line []byte) error {
@@ -195,12 +212,18 @@ func (s *Store) total(ctx context.Context, f string) (uint64, error) {
 	return n, err
 }
 
-// Count counts the events matching q by the values of by (one of
-// index.CountKeys), each event once; limit caps the buckets (0: all).
+// Count counts the events matching q by the values of by, each event
+// once; limit caps the buckets (0: all). by is one of index.CountKeys, or
+// index.FieldDuration (the rounded seconds, as report.Source asks for).
 // Buckets come in the index's order: by count, largest first, ties by
-// value; by hour, by hour.
+// value; by hour, by hour; by duration, by duration. Source addresses are
+// counted as index.NormalizeIP writes them.
 func (s *Store) Count(ctx context.Context, q index.Query, by string, limit int) (index.Counts, error) {
-	if !slices.Contains(index.CountKeys, by) {
+	field := by
+	switch {
+	case by == index.FieldDuration:
+		field = fieldDurationKey
+	case !slices.Contains(index.CountKeys, by):
 		return index.Counts{}, fmt.Errorf("%w: cannot count by %q (keys: %s)", index.ErrBadQuery, by, strings.Join(index.CountKeys, ", "))
 	}
 	f, err := s.logsql(q)
@@ -208,7 +231,8 @@ func (s *Store) Count(ctx context.Context, q index.Query, by string, limit int) 
 		return index.Counts{}, err
 	}
 	var c index.Counts
-	err = s.run(ctx, f+" | stats by ("+by+") count_uniq(id) n", func(line []byte) error {
+	counts := map[string]int{}
+	err = s.run(ctx, f+" | stats by ("+field+") count_uniq(id) n", func(line []byte) error {
 		var row map[string]string
 		if err := json.Unmarshal(line, &row); err != nil {
 			return fmt.Errorf("victorialogs: count answer %q: %v", line, err)
@@ -218,21 +242,36 @@ func (s *Store) Count(ctx context.Context, q index.Query, by string, limit int) 
 			return fmt.Errorf("victorialogs: count answer %q: %v", line, err)
 		}
 		c.Total += uint64(n)
-		if v := row[by]; v != "" {
-			c.Buckets = append(c.Buckets, index.Bucket{Value: v, Count: n})
-		} else {
+		v := row[field]
+		if v == "" {
 			c.Missing += n
+			return nil
 		}
+		if by == index.FieldSrcIP && len(v) > 7 && strings.EqualFold(v[:7], "::ffff:") {
+			// IPv4-mapped, as older sshwhy stored it: the IPv4 address,
+			// as the index counts it (an event has one src_ip, so the
+			// sums stay exact).
+			v = index.NormalizeIP(v)
+		}
+		counts[v] += n
 		return nil
 	})
 	if err != nil {
 		return index.Counts{}, err
 	}
+	for v, n := range counts {
+		c.Buckets = append(c.Buckets, index.Bucket{Value: v, Count: n})
+	}
 	slices.SortFunc(c.Buckets, func(a, b index.Bucket) int {
-		if by != index.FieldHour && a.Count != b.Count {
-			return cmp.Compare(b.Count, a.Count)
+		switch by {
+		case index.FieldHour:
+			return strings.Compare(a.Value, b.Value)
+		case index.FieldDuration:
+			x, _ := strconv.ParseInt(a.Value, 10, 64)
+			y, _ := strconv.ParseInt(b.Value, 10, 64)
+			return cmp.Compare(x, y)
 		}
-		return strings.Compare(a.Value, b.Value)
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
 	})
 	if limit > 0 && len(c.Buckets) > limit {
 		for _, b := range c.Buckets[limit:] {

@@ -119,7 +119,7 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
-	sh, err := ship.open(dataDir, stderr) // fleet.go
+	sh, err := ship.open(dataDir, warnLogger(stderr), wopt.NotBefore) // fleet.go
 	if err != nil {
 		_ = w.Close()
 		return err

@@ -33,6 +33,7 @@ type reportFlags struct {
 	sshdConfig                string
 	noServer, explainConfig   bool
 	openTimeout               time.Duration
+	remote                    *remoteFlags
 	socket                    string
 	socketSet, dataSet        bool
 }
@@ -51,17 +52,20 @@ still open, the sshd lines no rule knows, and findings ranked by how much
 they matter, each with its evidence and a remedy that quotes this server's
 sshd settings (sshd -T as root, else /etc/ssh/sshd_config and its Includes).
 
-It reads the index ("sshwhy index", --data), or with --from the log files
-given (or --journal) without an index. Formats: text (80 columns, for
-mail), markdown, json (docs/report.md) and html (one self-contained file:
-no script, nothing loaded). --explain-config shows the sshd settings and
+It reads the index ("sshwhy index", --data), with --from the log files
+given (or --journal) without an index, or with --remote the fleet's events
+in VictoriaLogs (docs/fleet.md): every host's, with a per-host breakdown,
+and advice from OpenSSH's defaults unless --sshd-config names a file.
+Formats: text (80 columns, for mail), markdown, json (docs/report.md) and
+html (one self-contained file: no script, nothing loaded). --explain-config shows the sshd settings and
 what they mean for the causes, and nothing else.`,
 		Example: `  sshwhy report                               # yesterday, from the index
   sshwhy report --day today --format html --out /var/www/ssh.html
   sshwhy report --days 7 --day 2026-11-23 --format markdown
   sshwhy report --from /var/log/auth.log /var/log/auth.log.1
   sshwhy report --format text | mail -s "ssh report" root
-  sshwhy report --explain-config`,
+  sshwhy report --explain-config
+  sshwhy report --remote victorialogs=http://logs:9428 --days 7 --format html --out fleet.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl.socketSet, fl.dataSet = cmd.Flags().Changed("socket"), cmd.Flags().Changed("data")
 			return runReport(cmd, args, &fl, opt)
@@ -82,6 +86,7 @@ what they mean for the causes, and nothing else.`,
 	f.DurationVar(&fl.openTimeout, "open-timeout", time.Second, "how long to wait for a day being written by sshwhy index")
 	f.StringVar(&fl.socket, "socket", agent.DefaultSocket, "read through the agent listening on this unix socket `PATH` when one runs (- never); without --socket, an explicit --data reads that directory itself")
 	opt = addPipelineFlags(cmd)
+	fl.remote = addRemoteFlags(cmd) // fleet.go
 	return cmd
 }
 
@@ -95,6 +100,8 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		return usageError{errors.New("log files given without --from (the report reads the index unless --from is given)")}
 	case fl.from && len(args) == 0 && !opt.journal && opt.journalDir == "":
 		return usageError{errors.New("--from needs log files, - for stdin, or --journal")}
+	case fl.remote.target != "" && (fl.from || fl.dataDir != "" || fl.socketSet):
+		return usageError{errors.New("--remote reads the fleet's events: it does not combine with --from, --data or --socket")}
 	}
 	if !fl.explainConfig {
 		if err := checkReportFormat(fl.format); err != nil {
@@ -115,7 +122,10 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		ctx = context.Background()
 	}
 	var cfg *sshdconfig.Config
-	if !fl.noServer {
+	// The fleet's servers are not this one: their advice uses OpenSSH's
+	// defaults unless a configuration is named.
+	fleetDefaults := fl.remote.target != "" && !cmd.Flags().Changed("sshd-config")
+	if !fl.noServer && !fleetDefaults {
 		// Without a readable configuration the advice uses OpenSSH's
 		// defaults for the installed version, and says so.
 		cfg, _ = sshdconfig.Load(ctx, sshdconfig.Options{File: fl.sshdConfig})
@@ -125,7 +135,15 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 	}
 	ropt := report.Options{Day: day, Days: fl.days, Loc: loc, Now: now, Hosts: fl.hosts, Top: fl.top, Settings: cfg}
 	var src report.Source
-	if fl.from {
+	remote, err := openRemote(fl.remote) // fleet.go
+	if err != nil {
+		return err
+	}
+	switch {
+	case remote != nil:
+		src = remote
+		ropt.Source = "victorialogs " + strings.TrimPrefix(fl.remote.target, "victorialogs=")
+	case fl.from:
 		mem, rec, err := reportFromLogs(ctx, args, opt)
 		if err != nil {
 			return err
@@ -140,7 +158,7 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		}
 		ropt.Source = strings.Join(parts, "; ")
 		ropt.Unmatched = func(since, until time.Time) (unmatched.Summary, error) { return rec.Summary(since, until), nil }
-	} else {
+	default:
 		if fl.dataDir == "" {
 			fl.dataDir = index.DefaultDir()
 		}
