@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,8 +15,6 @@ import (
 	"time"
 
 	"github.com/sshwhy/sshwhy/cause"
-
-	"github.com/blevesearch/bleve/v2"
 
 	"github.com/sshwhy/sshwhy/classify"
 )
@@ -695,14 +694,49 @@ func TestCompact(t *testing.T) {
 	}
 }
 
+// countEvents are genEvents with what the stored counts must cope with:
+// a cause in both phases, events without a phase, without a cause,
+// without a user; and no server_shutdown.
+func countEvents(n, days int) []*classify.Event {
+	evs := genEvents(n, days)
+	for i, e := range evs {
+		if e.Cause == cause.ServerShutdown {
+			e.Cause = cause.Unknown
+		}
+		switch {
+		case e.Cause == cause.NetworkReset && i%2 == 0:
+			e.Phase, e.User = cause.Postauth, "carol"
+		case i%97 == 0:
+			e.Phase = ""
+		case i%89 == 0:
+			e.Cause = ""
+		}
+	}
+	return evs
+}
+
+// countSelections are the queries besides time whose counts come from
+// the stored counts of whole days (and one that does not).
+var countSelections = []Query{
+	{},
+	{Causes: []cause.Cause{cause.AuthFailure}},
+	{Causes: []cause.Cause{cause.NetworkReset}},
+	{Causes: []cause.Cause{cause.UserLogout, cause.Probe, cause.PacketCorruption}},
+	{Phases: []string{string(cause.Postauth)}},
+	{Phases: []string{string(cause.Preauth)}, Causes: []cause.Cause{cause.NetworkReset, cause.AuthFailure}},
+	{Causes: []cause.Cause{cause.ServerShutdown}}, // none in the events
+	{Hosts: []string{"web1"}, Phases: []string{string(cause.Postauth)}},
+}
+
 // TestCountWithoutSearch checks that counts of whole days taken without a
-// search (term dictionaries; counts stored by compaction) equal those of a
-// search over the events, over whole, partial and open ranges, also while
-// replaced events are still in the shards as deleted documents (the
+// search (term dictionaries; counts stored by compaction, for all events
+// and per cause and phase) equal those of a search over the events, for
+// every key, over whole, partial and open ranges and with limits, also
+// while replaced events are still in the shards as deleted documents (the
 // dictionaries would count them) and after events were added to a day
 // without compaction (the stored counts are then out of date).
 func TestCountWithoutSearch(t *testing.T) {
-	evs := genEvents(4000, 3)
+	evs := countEvents(4000, 3)
 	day := evs[0].End.Truncate(24 * time.Hour)
 	ranges := []Query{
 		{},
@@ -712,74 +746,115 @@ func TestCountWithoutSearch(t *testing.T) {
 		{Since: day.Add(90 * time.Minute), Until: day.Add(50 * time.Hour)},
 		{Until: day.Add(36 * time.Hour)},
 	}
-	// compare checks every range and key; it returns the keys that some
-	// shard counted without a search.
+	ctx := context.Background()
+	// compare checks every range, selection, key and limit; it returns
+	// the keys that some shard counted without a search, by selection.
 	compare := func(t *testing.T, dir string) map[string]bool {
 		t.Helper()
 		r := openReader(t, dir)
 		fast := make(map[string]bool)
-		for _, q := range ranges {
-			for _, by := range CountKeys {
-				fastCounts = false
-				want, err := r.Count(context.Background(), q, by, 0)
-				fastCounts = true
-				if err != nil {
-					t.Fatal(err)
-				}
-				hits := 0
-				for _, b := range want.Buckets {
-					hits += b.Count
-				}
-				if want.Total == 0 || hits == 0 {
-					t.Fatalf("count by %s over %v–%v: nothing counted", by, q.Since, q.Until)
-				}
-				var c Counts
-				for _, idx := range mustShards(t, r, q) {
-					if _, ok := shardCount(idx, q.Since, q.Until, by, &c); ok {
-						fast[by] = true
+		for _, rq := range ranges {
+			for si, sq := range countSelections {
+				q := sq
+				q.Since, q.Until = rq.Since, rq.Until
+				for _, by := range CountKeys {
+					fastCounts = false
+					want, err := r.Count(ctx, q, by, 0)
+					fastCounts = true
+					if err != nil {
+						t.Fatal(err)
 					}
-				}
-				got, err := r.Count(context.Background(), q, by, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("count by %s over %v–%v: without search %+v, the search %+v", by, q.Since, q.Until, got, want)
+					hits := 0
+					for _, b := range want.Buckets {
+						hits += b.Count
+					}
+					if sq.Causes == nil || sq.Causes[0] != cause.ServerShutdown {
+						if want.Total == 0 || hits == 0 {
+							t.Fatalf("count by %s of %s: nothing counted", by, describe(q))
+						}
+					}
+					if sel, ok := q.selection(); ok {
+						hs, err := r.st.acquireRead(q.Since, q.Until)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, h := range hs {
+							var c Counts
+							if _, ok := shardCount(h, q.Since, q.Until, by, sel, &c); ok {
+								fast[fmt.Sprint(si, by)] = true
+							}
+						}
+						r.st.release(hs...)
+					}
+					got, err := r.Count(ctx, q, by, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("count by %s of %s: without search %+v, the search %+v", by, describe(q), got, want)
+					}
+					for _, limit := range []int{1, 3} {
+						lc, err := r.Count(ctx, q, by, limit)
+						if err != nil {
+							t.Fatal(err)
+						}
+						w := want
+						w.Buckets, w.Other = want.Buckets, 0
+						if len(w.Buckets) > limit {
+							for _, b := range w.Buckets[limit:] {
+								w.Other += b.Count
+							}
+							w.Buckets = w.Buckets[:limit]
+						}
+						if !reflect.DeepEqual(lc, w) {
+							t.Errorf("count by %s of %s, limit %d: %+v, want %+v", by, describe(q), limit, lc, w)
+						}
+					}
 				}
 			}
 		}
 		return fast
 	}
-	firstDay := func(t *testing.T, dir string, by string) bool {
+	// firstDay tells whether the first day's count by by of sel came
+	// without a search.
+	firstDay := func(t *testing.T, dir string, sel Query, by string) bool {
 		t.Helper()
 		r := openReader(t, dir)
-		q := Query{Since: day, Until: day.Add(24*time.Hour - time.Nanosecond)}
-		fast := false
-		for _, idx := range mustShards(t, r, q) {
-			var c Counts
-			_, ok := shardCount(idx, q.Since, q.Until, by, &c)
-			fast = fast || ok
+		q := sel
+		q.Since, q.Until = day, day.Add(24*time.Hour-time.Nanosecond)
+		s, _ := q.selection()
+		hs, err := r.st.acquireRead(q.Since, q.Until)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return fast
+		defer r.st.release(hs...)
+		var c Counts
+		_, ok := shardCount(hs[0], q.Since, q.Until, by, s, &c)
+		return ok
 	}
 	dir := t.TempDir()
 	writeEvents(t, dir, evs, WriterOptions{})
 	t.Run("compacted", func(t *testing.T) {
-		if fast := compare(t, dir); len(fast) != len(CountKeys) {
-			t.Errorf("counted without search by %v, want every key of %v", fast, CountKeys)
+		fast := compare(t, dir)
+		for si := range countSelections[:len(countSelections)-1] {
+			for _, by := range CountKeys {
+				if !fast[fmt.Sprint(si, by)] {
+					t.Errorf("count by %s of %s: never without a search", by, describe(countSelections[si]))
+				}
+			}
 		}
 	})
 	writeEvents(t, dir, evs[:1000], WriterOptions{NoCompact: true}) // replaced: deleted documents remain
 	t.Run("with deleted documents", func(t *testing.T) {
 		compare(t, dir) // the days without replaced events still count fast
 		for _, by := range CountKeys {
-			if firstDay(t, dir, by) {
+			if firstDay(t, dir, Query{}, by) {
 				t.Errorf("count by %s: the first day was counted without search though it has replaced events", by)
 			}
 		}
 	})
 	writeEvents(t, dir, nil, WriterOptions{}) // nothing written: nothing compacted
-	more := genEvents(300, 1)
+	more := countEvents(300, 1)
 	for _, e := range more {
 		e.ID = "more-" + e.ID
 	}
@@ -787,46 +862,90 @@ func TestCountWithoutSearch(t *testing.T) {
 	writeEvents(t, dir, more, WriterOptions{NoCompact: true}) // a second segment, no deletions
 	t.Run("events added since compaction", func(t *testing.T) {
 		compare(t, dir)
-		for _, by := range []string{FieldSrcIP, FieldUser} {
-			if firstDay(t, dir, by) {
-				t.Errorf("count by %s: out-of-date stored counts used", by)
+		for _, sel := range countSelections[:6] {
+			for _, by := range []string{FieldSrcIP, FieldUser, FieldDuration} {
+				if firstDay(t, dir, sel, by) {
+					t.Errorf("count by %s of %s: out-of-date stored counts used", by, describe(sel))
+				}
 			}
 		}
-		if !firstDay(t, dir, FieldCause) {
+		if !firstDay(t, dir, Query{}, FieldCause) {
 			t.Errorf("count by cause: the dictionaries of the first day were not used")
 		}
 	})
 }
 
-// TestDecodeCounts: stored counts that are cut or altered give an error,
-// never a panic or a wrong count.
-func TestDecodeCounts(t *testing.T) {
-	blob := encodeCounts("000000000002.zap", 7, []Bucket{{"203.0.113.7", 5}, {"\x1b[31m\xff", 2}})
-	seg, docs, b, err := decodeCounts(blob)
-	if err != nil || seg != "000000000002.zap" || docs != 7 || len(b) != 2 || b[1].Value != "\x1b[31m\xff" || b[1].Count != 2 {
-		t.Fatalf("round trip: %q %d %+v %v", seg, docs, b, err)
+// TestStoredCountsDamaged: a stored counts file that is cut or altered
+// anywhere is never used wrongly: the count equals the search's, and
+// nothing panics.
+func TestStoredCountsDamaged(t *testing.T) {
+	evs := countEvents(400, 1)
+	dir := t.TempDir()
+	writeEvents(t, dir, evs, WriterOptions{})
+	shards, err := listShards(dir)
+	if err != nil || len(shards) != 1 {
+		t.Fatalf("shards %v %v", shards, err)
 	}
-	for i := 0; i < len(blob); i++ {
-		if _, _, _, err := decodeCounts(blob[:i]); err == nil {
-			t.Errorf("cut at %d of %d: no error", i, len(blob))
+	path := filepath.Join(shards[0].Path, countsFileName)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := evs[0].End.Truncate(24 * time.Hour)
+	q := Query{Since: day, Until: day.Add(24*time.Hour - time.Nanosecond), Causes: []cause.Cause{cause.AuthFailure, cause.NetworkReset}}
+	r := openReader(t, dir)
+	want := map[string]Counts{}
+	for _, by := range CountKeys {
+		fastCounts = false
+		c, err := r.Count(context.Background(), q, by, 0)
+		fastCounts = true
+		if err != nil {
+			t.Fatal(err)
 		}
-		bad := append([]byte(nil), blob...)
-		bad[i] ^= 0xff
-		decodeCounts(bad) // must not panic
+		want[by] = c
 	}
-	if _, _, _, err := decodeCounts(append(blob, 0)); err == nil {
-		t.Error("trailing byte: no error")
+	rng := rand.New(rand.NewSource(1))
+	check := func(what string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		for _, by := range CountKeys {
+			c, err := r.Count(context.Background(), q, by, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c, want[by]) {
+				t.Fatalf("%s: count by %s %+v, want %+v", what, by, c, want[by])
+			}
+		}
 	}
-}
-
-func mustShards(t *testing.T, r *Reader, q Query) []bleve.Index {
-	t.Helper()
+	check("intact", orig)
+	sel, _ := q.selection()
 	hs, err := r.st.acquireRead(q.Since, q.Until)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.st.release(hs...) })
-	return indexes(hs)
+	for _, by := range CountKeys {
+		var c Counts
+		if _, ok := shardCount(hs[0], q.Since, q.Until, by, sel, &c); !ok {
+			t.Errorf("count by %s: the intact stored counts were not used", by)
+		}
+	}
+	r.st.release(hs...)
+	for i := 0; i < 300; i++ {
+		b := slices.Clone(orig)
+		at := rng.Intn(len(b))
+		switch i % 3 {
+		case 0:
+			b = b[:at]
+		case 1:
+			b[at] ^= byte(1 + rng.Intn(255))
+		default:
+			b = append(b[:at], b[at+1:]...)
+		}
+		check(fmt.Sprintf("damage %d (%d)", i, at), b)
+	}
 }
 
 // TestCountManyValues counts values of one document next to values of

@@ -63,41 +63,76 @@ func TestSearchEqualsFilter(t *testing.T) {
 	}
 }
 
-// checkCount compares Count by cause and by src_ip with the filter.
+// checkCount compares Count by every key, in order and with a limit,
+// with the filter.
 func checkCount(t *testing.T, r *Reader, q Query, evs []*classify.Event, match func(*classify.Event) bool) {
 	t.Helper()
-	for _, by := range []string{FieldCause, FieldSrcIP} {
-		want := map[string]int{}
+	for _, by := range CountKeys {
+		counts := map[string]int{}
 		total, missing := 0, 0
 		for _, e := range evs {
 			if !match(e) {
 				continue
 			}
 			total++
-			v := string(e.Cause)
-			if by == FieldSrcIP {
+			var v string
+			switch by {
+			case FieldCause:
+				v = string(e.Cause)
+			case FieldSrcIP:
 				v = e.SrcIP
 				if a, err := netip.ParseAddr(v); err == nil {
 					v = a.Unmap().String()
 				}
+			case FieldUser:
+				v = e.User
+			case FieldHost:
+				v = e.Host
+			case FieldHour:
+				v = eventTime(e).UTC().Format("2006-01-02T15")
+			case FieldDuration:
+				v = strconv.FormatInt(int64(math.Round(e.DurationS)), 10)
 			}
 			if v == "" {
 				missing++
 				continue
 			}
-			want[v]++
+			counts[v]++
 		}
-		c, err := r.Count(context.Background(), q, by, 0)
-		if err != nil {
-			t.Fatalf("count %s by %s: %v", describe(q), by, err)
+		var want []Bucket
+		for v, n := range counts {
+			want = append(want, Bucket{Value: v, Count: n})
 		}
-		got := map[string]int{}
-		for _, b := range c.Buckets {
-			got[b.Value] = b.Count
-		}
-		if int(c.Total) != total || c.Missing != missing || fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("count %s by %s: index total %d missing %d %v, filter total %d missing %d %v",
-				describe(q), by, c.Total, c.Missing, got, total, missing, want)
+		slices.SortFunc(want, func(a, b Bucket) int {
+			switch by {
+			case FieldHour:
+				return strings.Compare(a.Value, b.Value)
+			case FieldDuration:
+				x, _ := strconv.Atoi(a.Value)
+				y, _ := strconv.Atoi(b.Value)
+				return x - y
+			}
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		for _, limit := range []int{0, 2} {
+			c, err := r.Count(context.Background(), q, by, limit)
+			if err != nil {
+				t.Fatalf("count %s by %s: %v", describe(q), by, err)
+			}
+			w, other := want, 0
+			if limit > 0 && len(w) > limit {
+				for _, b := range w[limit:] {
+					other += b.Count
+				}
+				w = w[:limit]
+			}
+			if int(c.Total) != total || c.Missing != missing || c.Other != other || fmt.Sprint(c.Buckets) != fmt.Sprint(w) {
+				t.Fatalf("count %s by %s, limit %d: index total %d missing %d other %d %v, filter total %d missing %d other %d %v",
+					describe(q), by, limit, c.Total, c.Missing, c.Other, c.Buckets, total, missing, other, w)
+			}
 		}
 	}
 }

@@ -55,12 +55,6 @@ func badQuery(format string, args ...interface{}) error {
 	return fmt.Errorf("%w: %s", ErrBadQuery, fmt.Sprintf(format, args...))
 }
 
-// onlyTime reports whether q bounds nothing but the time.
-func (q *Query) onlyTime() bool {
-	return len(q.Causes) == 0 && len(q.IPs) == 0 && len(q.Users) == 0 && len(q.Hosts) == 0 &&
-		len(q.Phases) == 0 && strings.TrimSpace(q.Text) == ""
-}
-
 // bleveQuery translates q.
 func (q *Query) bleveQuery() (query.Query, error) {
 	var must []query.Query

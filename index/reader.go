@@ -1,17 +1,17 @@
 package index
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/sshwhy/sshwhy/classify"
 )
@@ -92,6 +92,14 @@ type Result struct {
 // Search finds the events matching q and calls fn for each, in the order
 // opt asks for. fn's error stops the search and is returned. It
 // implements Searcher.
+//
+// With a limit, two orders avoid sorting every match. By end (the
+// default, the newest first): the shards hold disjoint days, so the
+// shards are searched one by one in that order until the limit is
+// reached, and the rest only counted for Result.Total. By duration: the
+// stored duration counts of whole days tell the shortest duration the
+// longest Limit sessions can have (or the longest the shortest can), and
+// the search is narrowed to those.
 func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func(*classify.Event) error) (Result, error) {
 	bq, err := q.bleveQuery()
 	if err != nil {
@@ -101,61 +109,238 @@ func (r *Reader) Search(ctx context.Context, q Query, opt SearchOptions, fn func
 	if err != nil {
 		return Result{}, err
 	}
-	var res Result
+	s := &searchRun{ctx: ctx, r: r, q: q, bq: bq, order: order, limit: opt.Limit}
+	if reverse {
+		s.emit = func(e *classify.Event) error { s.buf = append(s.buf, e); return nil }
+	} else {
+		s.emit = fn
+	}
+	switch key := strings.TrimPrefix(order[0], "-"); {
+	case !fastSearch || opt.Limit <= 0:
+		err = s.all()
+	case key == FieldEnd:
+		err = s.byDay()
+	case key == FieldDuration:
+		err = s.byDuration()
+	default:
+		err = s.all()
+	}
+	if err != nil {
+		return s.res, err
+	}
+	for i := len(s.buf) - 1; i >= 0; i-- {
+		if err := fn(s.buf[i]); err != nil {
+			return s.res, err
+		}
+	}
+	return s.res, nil
+}
+
+// fastSearch enables Search's shortcuts; tests turn it off to compare.
+var fastSearch = true
+
+// searchRun is one Search.
+type searchRun struct {
+	ctx   context.Context
+	r     *Reader
+	q     Query
+	bq    query.Query
+	order []string
+	limit int
+	emit  func(*classify.Event) error
+	buf   []*classify.Event
+	res   Result
+}
+
+// all searches every shard at once.
+func (s *searchRun) all() error {
+	total, shards, _, err := s.pages(s.q.Since, s.q.Until, s.bq, s.limit)
+	s.res.Total, s.res.Shards = total, shards
+	return err
+}
+
+// pages searches the shards of [since, until] for the first limit (0:
+// all) events matching bq in s.order, a page at a time, and emits them.
+// The shards are held for a page's search only, not while emit runs:
+// emit may be slow (a client reading the results), and the writer may be
+// waiting for one of them.
+func (s *searchRun) pages(since, until time.Time, bq query.Query, limit int) (total uint64, shards, found int, err error) {
 	const page = 1000
-	remaining := opt.Limit
+	remaining := limit
 	var after []string
-	var buf []*classify.Event
 	for {
 		size := page
-		if opt.Limit > 0 && remaining < size {
+		if limit > 0 && remaining < size {
 			size = remaining
 		}
 		req := bleve.NewSearchRequestOptions(bq, size, 0, false)
 		req.Fields = []string{fieldEvent}
-		req.SortBy(order)
+		req.SortBy(s.order)
 		req.Score = bleve.ScoreNone
 		if after != nil {
 			req.SetSearchAfter(after)
 		}
-		// The shards are held for the search only, not while fn runs:
-		// fn may be slow (a client reading the results), and the writer
-		// may be waiting for one of them.
-		hs, err := r.st.acquireRead(q.Since, q.Until)
+		hs, err := s.r.st.acquireRead(since, until)
 		if err != nil || len(hs) == 0 {
-			return res, err
+			return total, shards, found, err
 		}
-		sr, err := bleve.NewIndexAlias(indexes(hs)...).SearchInContext(ctx, req)
-		r.st.release(hs...)
+		sr, err := bleve.NewIndexAlias(indexes(hs)...).SearchInContext(s.ctx, req)
+		s.r.st.release(hs...)
 		if err != nil {
-			return res, searchError(err)
+			return total, shards, found, searchError(err)
 		}
 		if after == nil {
-			res.Total, res.Shards = sr.Total, len(hs)
+			total, shards = sr.Total, len(hs)
 		}
 		for _, hit := range sr.Hits {
 			e, err := hitEvent(hit)
 			if err != nil {
-				return res, err
+				return total, shards, found, err
 			}
-			if reverse {
-				buf = append(buf, e)
-			} else if err := fn(e); err != nil {
-				return res, err
+			if err := s.emit(e); err != nil {
+				return total, shards, found, err
 			}
 		}
+		found += len(sr.Hits)
 		remaining -= len(sr.Hits)
-		if len(sr.Hits) < size || (opt.Limit > 0 && remaining <= 0) {
-			break
+		if len(sr.Hits) < size || (limit > 0 && remaining <= 0) {
+			return total, shards, found, nil
 		}
 		after = sr.Hits[len(sr.Hits)-1].Sort
 	}
-	for i := len(buf) - 1; i >= 0; i-- {
-		if err := fn(buf[i]); err != nil {
-			return res, err
+}
+
+// byDay searches the days in end order, newest first for "-end", until
+// the limit is reached; the other days are only counted.
+func (s *searchRun) byDay() error {
+	var days []time.Time
+	for _, sh := range s.r.st.list() {
+		if (s.q.Since.IsZero() || sh.Day.Add(24*time.Hour).After(s.q.Since)) && (s.q.Until.IsZero() || !sh.Day.After(s.q.Until)) {
+			days = append(days, sh.Day)
 		}
 	}
-	return res, nil
+	if strings.HasPrefix(s.order[0], "-") {
+		slices.Reverse(days)
+	}
+	remaining := s.limit
+	for i, day := range days {
+		if remaining <= 0 {
+			n, err := s.r.matches(s.ctx, s.q, s.bq, days[i:])
+			s.res.Total += n
+			s.res.Shards += len(days) - i
+			return err
+		}
+		since, until := day, day.Add(24*time.Hour-time.Nanosecond)
+		if !s.q.Since.IsZero() && s.q.Since.After(since) {
+			since = s.q.Since
+		}
+		if !s.q.Until.IsZero() && s.q.Until.Before(until) {
+			until = s.q.Until
+		}
+		total, shards, found, err := s.pages(since, until, s.bq, remaining)
+		s.res.Total += total
+		s.res.Shards += shards
+		if err != nil {
+			return err
+		}
+		remaining -= found
+	}
+	return nil
+}
+
+// matches counts the events matching q (bleve query bq) in the shards of
+// days (consecutive), from what the shards know without a search where
+// they can.
+func (r *Reader) matches(ctx context.Context, q Query, bq query.Query, days []time.Time) (uint64, error) {
+	lo, hi := days[0], days[len(days)-1]
+	if hi.Before(lo) {
+		lo, hi = hi, lo
+	}
+	since, until := lo, hi.Add(24*time.Hour-time.Nanosecond)
+	if !q.Since.IsZero() && q.Since.After(since) {
+		since = q.Since
+	}
+	if !q.Until.IsZero() && q.Until.Before(until) {
+		until = q.Until
+	}
+	hs, err := r.st.acquireRead(since, until)
+	if err != nil {
+		return 0, err
+	}
+	defer r.st.release(hs...)
+	var c Counts
+	var rest []bleve.Index
+	sel, selectable := q.selection()
+	for _, h := range hs {
+		if !selectable || !fastCounts {
+			rest = append(rest, h.idx)
+		} else if _, ok := shardCount(h, q.Since, q.Until, FieldCause, sel, &c); !ok {
+			rest = append(rest, h.idx)
+		}
+	}
+	if len(rest) > 0 {
+		req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
+		req.Score = bleve.ScoreNone
+		sr, err := bleve.NewIndexAlias(rest...).SearchInContext(ctx, req)
+		if err != nil {
+			return 0, searchError(err)
+		}
+		c.Total += sr.Total
+	}
+	return c.Total, nil
+}
+
+// byDuration narrows a search by duration with a limit to the durations
+// the first limit events can have, when every day's stored counts give
+// the durations of what q selects; else it searches everything.
+func (s *searchRun) byDuration() error {
+	sel, ok := s.q.selection()
+	if !ok || !fastCounts {
+		return s.all()
+	}
+	hs, err := s.r.st.acquireRead(s.q.Since, s.q.Until)
+	if err != nil {
+		return err
+	}
+	var c Counts
+	var lists [][]Bucket
+	for _, h := range hs {
+		ls, ok := shardCount(h, s.q.Since, s.q.Until, FieldDuration, sel, &c)
+		if !ok {
+			s.r.st.release(hs...)
+			return s.all()
+		}
+		lists = append(lists, ls...)
+	}
+	s.r.st.release(hs...)
+	durs, ok := mergeNumbers(lists)
+	if !ok || c.Missing > 0 || len(durs) == 0 {
+		return s.all()
+	}
+	desc := strings.HasPrefix(s.order[0], "-")
+	// bound: the duration of the limit-th event in the order.
+	seen, bound := 0, int64(-1)
+	for i := range durs {
+		b := durs[i]
+		if desc {
+			b = durs[len(durs)-1-i]
+		}
+		if seen += b.Count; seen >= s.limit {
+			bound, _ = strconv.ParseInt(b.Value, 10, 64)
+			break
+		}
+	}
+	bq := s.bq
+	switch {
+	case bound < 0 || bound >= maxNum: // fewer events than the limit: all of them
+	case desc:
+		bq = &boolQuery{must: []query.Query{bq, termRange(FieldDuration, numKey(bound), "")}}
+	default:
+		bq = &boolQuery{must: []query.Query{bq, termRange(FieldDuration, "", numKey(bound+1))}}
+	}
+	_, shards, _, err := s.pages(s.q.Since, s.q.Until, bq, s.limit)
+	s.res.Total, s.res.Shards = c.Total, shards
+	return err
 }
 
 // sortOrder translates a sort key into bleve's sort order; reverse tells
@@ -212,166 +397,6 @@ func searchError(err error) error {
 		}
 	}
 	return err
-}
-
-// CountKeys are the values CountBy accepts.
-var CountKeys = []string{FieldCause, FieldSrcIP, FieldUser, FieldHost, FieldHour}
-
-// Bucket is one value of a count and how many events have it.
-type Bucket struct {
-	Value string `json:"value"`
-	Count int    `json:"count"`
-}
-
-// Counts is the outcome of Count.
-type Counts struct {
-	Total   uint64   // events matching
-	Missing int      // matching events without the field (e.g. no user)
-	Buckets []Bucket // by count, largest first; for "hour", by hour
-	Other   int      // events in buckets beyond the limit
-	Shards  int      // day shards searched (0 for a store without them)
-}
-
-// Count counts the events matching q by the values of the field by, one of
-// CountKeys. limit caps the buckets returned (0: all); counts are exact.
-// It implements Searcher.
-func (r *Reader) Count(ctx context.Context, q Query, by string, limit int) (Counts, error) {
-	ok := false
-	for _, k := range CountKeys {
-		ok = ok || k == by
-	}
-	if !ok {
-		return Counts{}, badQuery("cannot count by %q (keys: %s)", by, strings.Join(CountKeys, ", "))
-	}
-	bq, err := q.bleveQuery()
-	if err != nil {
-		return Counts{}, err
-	}
-	hs, err := r.st.acquireRead(q.Since, q.Until)
-	if err != nil || len(hs) == 0 {
-		return Counts{}, err
-	}
-	defer r.st.release(hs...)
-	idxs := indexes(hs)
-	c := Counts{Shards: len(hs)}
-	var parts [][]Bucket // the counts of each shard or group of shards
-	// A query that only bounds the time counts the shards it wholly
-	// covers without a pass over their events (see shardCount). The other
-	// shards are searched.
-	search := idxs
-	if fastCounts && q.onlyTime() {
-		search = nil
-		for _, idx := range idxs {
-			if b, ok := shardCount(idx, q.Since, q.Until, by, &c); ok {
-				parts = append(parts, b)
-			} else {
-				search = append(search, idx)
-			}
-		}
-	}
-	if len(search) > 0 {
-		req := bleve.NewSearchRequestOptions(bq, 0, 0, false)
-		req.Score = bleve.ScoreNone
-		// Every term from every shard: with a smaller size each shard would
-		// cut its own tail and the merged counts would be approximate.
-		req.AddFacet(by, bleve.NewFacetRequest(by, math.MaxInt32))
-		sr, err := bleve.NewIndexAlias(search...).SearchInContext(ctx, req)
-		if err != nil {
-			return Counts{}, searchError(err)
-		}
-		c.Total += sr.Total
-		if f := sr.Facets[by]; f != nil {
-			c.Missing += f.Missing
-			if f.Terms != nil {
-				terms := f.Terms.Terms()
-				b := make([]Bucket, len(terms))
-				for i, t := range terms {
-					b[i] = Bucket{Value: t.Term, Count: t.Count}
-				}
-				parts = append(parts, b)
-			}
-		}
-	}
-	merge := len(parts) > 1
-	if by == FieldSrcIP {
-		merge = unmapBuckets(parts) || merge
-	}
-	c.Buckets = mergeBuckets(parts, merge, bucketOrder(by))
-	if limit > 0 && len(c.Buckets) > limit {
-		for _, b := range c.Buckets[limit:] {
-			c.Other += b.Count
-		}
-		c.Buckets = c.Buckets[:limit]
-	}
-	return c, nil
-}
-
-// bucketOrder is the order of Counts.Buckets: by hour for hour, else by
-// count, largest first. Values are unique, so both are total orders.
-func bucketOrder(by string) func(a, b Bucket) int {
-	if by == FieldHour {
-		return func(a, b Bucket) int { return strings.Compare(a.Value, b.Value) }
-	}
-	return func(a, b Bucket) int {
-		if a.Count != b.Count {
-			return cmp.Compare(b.Count, a.Count)
-		}
-		return strings.Compare(a.Value, b.Value)
-	}
-}
-
-// unmapBuckets rewrites IPv4-mapped addresses (::ffff:a.b.c.d, which
-// older sshwhy stored as logged) in the src_ip buckets of parts as IPv4,
-// so that a count agrees with --ip and the ips format; it reports whether
-// it changed any (then a part may hold a value twice).
-func unmapBuckets(parts [][]Bucket) bool {
-	changed := false
-	for _, p := range parts {
-		for i := range p {
-			if v := p[i].Value; len(v) > 7 && strings.EqualFold(v[:7], "::ffff:") {
-				if n := NormalizeIP(v); n != v {
-					p[i].Value = n
-					changed = true
-				}
-			}
-		}
-	}
-	return changed
-}
-
-// mergeBuckets adds up the counts of parts and sorts them by order.
-// Without merge, there is one part with unique values and it is used as it
-// is (stored counts are kept in count order).
-func mergeBuckets(parts [][]Bucket, merge bool, order func(a, b Bucket) int) []Bucket {
-	var out []Bucket
-	switch {
-	case len(parts) == 0:
-		return nil
-	case !merge:
-		out = parts[0]
-	default:
-		n := 0
-		for _, p := range parts {
-			n += len(p)
-		}
-		counts := make(map[string]int, n)
-		for _, p := range parts {
-			for _, b := range p {
-				counts[b.Value] += b.Count
-			}
-		}
-		out = make([]Bucket, 0, len(counts))
-		for v, n := range counts {
-			out = append(out, Bucket{Value: v, Count: n})
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	if !slices.IsSortedFunc(out, order) {
-		slices.SortFunc(out, order)
-	}
-	return out
 }
 
 // DocCount is the number of events in the shards covering [since, until]

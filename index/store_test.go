@@ -359,7 +359,7 @@ func TestCompactWhenDayIsOver(t *testing.T) {
 		}
 		defer r.st.release(hs...)
 		var c Counts
-		_, ok := shardCount(hs[0].idx, q.Since, q.Until, FieldSrcIP, &c)
+		_, ok := shardCount(hs[0], q.Since, q.Until, FieldSrcIP, selection{all: true}, &c)
 		return ok
 	}
 	add(storeEvents("a", day0, 60))

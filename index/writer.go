@@ -544,7 +544,7 @@ func (w *Writer) compactOne(name string) (skipped bool, err error) {
 	case err != nil:
 		return false, err
 	}
-	single, err := compactIndex(h.idx)
+	single, err := compactIndex(h.idx, h.shard.Path)
 	w.st.release(h)
 	if err == nil && single {
 		// Which files are live is read back from what is on disk once the
@@ -559,9 +559,9 @@ func (w *Writer) compactOne(name string) (skipped bool, err error) {
 	return false, nil
 }
 
-// compactIndex force-merges the open shard idx into one segment and
-// stores its counts; single reports that it is in one segment now.
-func compactIndex(idx bleve.Index) (single bool, err error) {
+// compactIndex force-merges the open shard idx at path into one segment
+// and stores its counts; single reports that it is in one segment now.
+func compactIndex(idx bleve.Index, path string) (single bool, err error) {
 	a, err := idx.Advanced()
 	if err != nil {
 		return false, err
@@ -587,7 +587,20 @@ func compactIndex(idx bleve.Index) (single bool, err error) {
 	if len(live) != 1 {
 		return false, nil
 	}
-	return true, storeCounts(idx)
+	// Counts that sshwhy before format 2 of the counts stored in bleve's
+	// internal store, which bleve keeps in memory while the shard is open.
+	for _, f := range []string{FieldSrcIP, FieldUser} {
+		key := []byte("sshwhy/counts/" + f)
+		if v, err := idx.GetInternal(key); err == nil && v != nil {
+			if err := s.DeleteInternal(key); err != nil {
+				return false, err
+			}
+		}
+	}
+	if err := waitPersisted(s, time.Minute); err != nil {
+		return false, err
+	}
+	return true, storeCounts(idx, path)
 }
 
 // liveSegments names the segment files of s's current snapshot.

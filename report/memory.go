@@ -16,8 +16,7 @@ import (
 )
 
 // FieldDuration is the count key of session durations (whole seconds,
-// rounded as the index stores them). Memory counts by it; the index does
-// not yet (index.CountKeys).
+// rounded as the index stores them), one of index.CountKeys.
 const FieldDuration = index.FieldDuration
 
 // Memory is a Source over events held in memory, for reports straight

@@ -635,7 +635,7 @@ func (b *builder) sessions(ctx context.Context) error {
 			durs = append(durs, index.Bucket{Value: fmt.Sprint(d), Count: k})
 		}
 	default:
-		b.note("session median and p95 not computed: %d sessions, and the source cannot count them by duration (the index has no duration count key yet) nor read more than %d one by one in reasonable time", s.Count, maxIterate)
+		b.note("session median and p95 not computed: %d sessions, and the source cannot count them by duration nor read more than %d one by one in reasonable time", s.Count, maxIterate)
 		return nil
 	}
 	slices.SortFunc(durs, func(x, y index.Bucket) int { return cmp.Compare(atoi(x.Value), atoi(y.Value)) })

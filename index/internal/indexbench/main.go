@@ -3,6 +3,7 @@
 //
 //	go run ./index/internal/indexbench build -data /tmp/sshwhy-10m -n 10000000 -days 90
 //	go run ./index/internal/indexbench query -data /tmp/sshwhy-10m -runs 200
+//	go run ./index/internal/indexbench compact -data /tmp/sshwhy-10m
 //
 // build reports indexing throughput (wall and CPU) and the size per event;
 // query reports p50/p90/p99 latency of typical searches, with the reader
@@ -45,8 +46,10 @@ func main() {
 		err = build(os.Args[2:])
 	case "query":
 		err = query(os.Args[2:])
+	case "compact":
+		err = compact(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown mode %q (build or query)", os.Args[1])
+		err = fmt.Errorf("unknown mode %q (build, query or compact)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "indexbench:", err)
@@ -125,6 +128,44 @@ func build(args []string) error {
 		i, len(shards), el.Round(time.Second), float64(i)/el.Seconds(), float64(cpu.Microseconds())/float64(i),
 		float64(size)/1e9, float64(size)/float64(i))
 	return nil
+}
+
+func compact(args []string) error {
+	fl := flag.NewFlagSet("compact", flag.ExitOnError)
+	data := fl.String("data", "", "data directory")
+	_ = fl.Parse(args)
+	shards, err := index.Shards(*data)
+	if err != nil {
+		return err
+	}
+	w, err := index.OpenWriter(*data, index.WriterOptions{CompactAfter: -1})
+	if err != nil {
+		return err
+	}
+	start, cpu0 := time.Now(), cpuTime()
+	work := make(chan index.Shard)
+	errs := make(chan error, len(shards))
+	for i := 0; i < 2; i++ {
+		go func() {
+			for s := range work {
+				errs <- w.Compact(s.Day)
+			}
+		}()
+	}
+	for _, s := range shards {
+		work <- s
+	}
+	close(work)
+	for range shards {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	fmt.Printf("compacted %d shards in %s (cpu %s)\n", len(shards), time.Since(start).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond))
+	return err
 }
 
 // sample is one kind of query with its latencies.
