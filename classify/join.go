@@ -199,10 +199,10 @@ func (m *Machine) merge(s, o *conn, beforeLast bool) {
 		authed := s.authed
 		s.authed = true
 		if os.best.r != nil {
-			s.tell(os.best, false)
+			s.tellSaid(os.best, false)
 		}
 		if os.weak.r != nil {
-			s.tell(os.weak, true)
+			s.tellSaid(os.weak, true)
 		}
 		s.authed = authed
 	}

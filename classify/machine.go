@@ -251,23 +251,42 @@ func (c *conn) causes() *causes {
 }
 
 // tell records what a line said, keeping the strongest of each kind.
-func (c *conn) tell(v said, weak bool) {
-	cur := c.causes()
-	dst := &cur.best
-	if weak {
-		dst = &cur.weak
+// detail renders the line's detail, only when it is kept.
+func (c *conn) tell(r *rules.Rule, detail func() string, weak bool) {
+	if dst := c.causes().of(weak); r.Rank(c.authed) >= dst.rank(c.authed) {
+		c.keep(said{r: r, detail: detail()}, weak)
 	}
-	if v.of(c.authed).Rank() < dst.of(c.authed).Rank() {
-		return
+}
+
+// tellSaid is tell of something said before (by another process of the
+// connection).
+func (c *conn) tellSaid(v said, weak bool) {
+	if dst := c.causes().of(weak); v.rank(c.authed) >= dst.rank(c.authed) {
+		c.keep(v, weak)
 	}
+}
+
+func (c *conn) keep(v said, weak bool) {
 	if c.said == nil {
 		c.said = &causes{}
 	}
+	*c.said.of(weak) = v
+}
+
+func (cs *causes) of(weak bool) *said {
 	if weak {
-		c.said.weak = v
-	} else {
-		c.said.best = v
+		return &cs.weak
 	}
+	return &cs.best
+}
+
+// rank is the rank of what was said for a connection that did (or did
+// not) authenticate; -1 when nothing was said.
+func (s *said) rank(authed bool) int {
+	if s.r == nil {
+		return -1
+	}
+	return s.r.Rank(authed)
 }
 
 // said is a cause a rule's line gave its connection: the rule (its cause,
@@ -591,7 +610,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		}
 	}
 	if r.Cause != "" {
-		c.tell(said{r: r, detail: mt.Detail()}, r.Weak)
+		c.tell(r, mt.Detail, r.Weak)
 	}
 	if r.Closed {
 		c.closed = true
@@ -925,9 +944,16 @@ func sortByStart(cs []*conn) {
 }
 
 func (c *conn) addLine(raw string, max int) {
-	if len(c.lines) < max {
-		if c.lines == nil {
-			c.lines = make([]string, 0, 2) // an open session's two; a bot's grows
+	if n := len(c.lines); n < max {
+		switch {
+		case c.lines == nil:
+			c.lines = make([]string, 0, 2) // an open session's two
+		case n == cap(c.lines) && n < 8:
+			// A bot's: one step to 8 (most connections that go on past
+			// two lines end within 8).
+			l := make([]string, n, min(8, max))
+			copy(l, c.lines)
+			c.lines = l
 		}
 		c.lines = append(c.lines, raw)
 		return
@@ -959,13 +985,30 @@ func (c *conn) addMethod(method string) {
 	}
 }
 
-// methodList is the methods tried, for an event.
+// methodList is the methods tried, for an event. A list of one common
+// method is shared (events are read, never changed).
 func (c *conn) methodList() []string {
-	if c.methods == "" {
+	switch c.methods {
+	case "":
 		return nil
+	case "password":
+		return onlyPassword
+	case "publickey":
+		return onlyPublickey
+	case "keyboard-interactive/pam":
+		return onlyKbdPAM
+	case "none":
+		return onlyNone
 	}
 	return strings.Split(c.methods, " ")
 }
+
+var (
+	onlyPassword  = []string{"password"}
+	onlyPublickey = []string{"publickey"}
+	onlyKbdPAM    = []string{"keyboard-interactive/pam"}
+	onlyNone      = []string{"none"}
+)
 
 // knownClients remembers which addresses logged in successfully on a host,
 // for the host-key inference. It holds at most about max entries: two
