@@ -18,14 +18,16 @@ import (
 // over and forgets what can no longer receive lines. Its cost does not
 // grow with the connections that cannot end by silence:
 //
-//   - hostState.deadlines is a min-heap of the host's connections that
-//     have a deadline: unauthenticated ones (sshd cuts them at
-//     LoginGraceTime). An authenticated session is not in it, so a
-//     bastion's thousands of open sessions cost nothing per sweep. A
-//     connection's deadline only moves later (its last line is later), so
-//     entries are updated lazily: a popped entry is checked against the
-//     connection and pushed again if it is not due yet, dropped if the
-//     connection ended or authenticated.
+//   - hostState.deadlines holds the host's connections that have a
+//     deadline: unauthenticated ones (sshd cuts them at LoginGraceTime).
+//     An authenticated session is not in it, so a bastion's thousands of
+//     open sessions cost nothing per sweep. A connection's deadline only
+//     moves later (its last line is later), so entries are updated
+//     lazily: a popped entry is checked against the connection and pushed
+//     again if it is not due yet, dropped if the connection ended or
+//     authenticated. Deadlines mostly come in time order (a line's host
+//     clock does not go back): those go to a queue, the others to a
+//     min-heap.
 //   - ended connections linger in end order (hostState.dead), post-auth
 //     endings waiting for their session in end order (hostState.held): a
 //     sweep looks only at the expired front of each.
@@ -49,9 +51,9 @@ type hostState struct {
 	id        uint32    // in map keys, 1 and up
 	now       time.Time // the host's clock: its latest line, or Advance
 	lastSweep time.Time
-	deadlines deadlineHeap // unauthenticated connections, by when silence ends them
-	dead      []*conn      // ended connections, in end order, until their linger expires
-	held      []*conn      // ended orphans waiting for a PAM line, in end order (join.go)
+	deadlines deadlines // unauthenticated connections, by when silence ends them
+	dead      []*conn   // ended connections, in end order, until their linger expires
+	held      []*conn   // ended orphans waiting for a PAM line, in end order (join.go)
 	// relay is set once the host logged a " [preauth]" line: its sshd
 	// (5.9+) relays the pre-auth child's lines through the monitor, so a
 	// child line without the suffix comes from a post-auth child.
@@ -128,7 +130,7 @@ func hasDeadline(c *conn) bool {
 func (m *Machine) watch(c *conn) {
 	if !c.watched && hasDeadline(c) {
 		c.watched = true
-		c.h.deadlines.push(deadlineEntry{at: m.deadline(c), c: c})
+		c.h.deadlines.add(deadlineEntry{at: m.deadline(c), c: c})
 	}
 }
 
@@ -136,8 +138,11 @@ func (m *Machine) watch(c *conn) {
 func (m *Machine) due(h *hostState) []*conn {
 	var out []*conn
 	now := h.now
-	for len(h.deadlines) > 0 && h.deadlines[0].at.Before(now) {
-		e := h.deadlines.pop()
+	for {
+		e, ok := h.deadlines.popBefore(now)
+		if !ok {
+			return out
+		}
 		c := e.c
 		if !hasDeadline(c) {
 			c.watched = false
@@ -147,10 +152,60 @@ func (m *Machine) due(h *hostState) []*conn {
 			c.watched = false
 			out = append(out, c)
 		} else {
-			h.deadlines.push(deadlineEntry{at: at, c: c})
+			h.deadlines.add(deadlineEntry{at: at, c: c})
 		}
 	}
-	return out
+}
+
+// deadlines is a queue of entries in time order and a heap of the others.
+type deadlines struct {
+	queue []deadlineEntry // non-decreasing at; queue[head:] are live
+	head  int
+	heap  deadlineHeap
+}
+
+func (d *deadlines) add(e deadlineEntry) {
+	if n := len(d.queue); n == d.head || !e.at.Before(d.queue[n-1].at) {
+		if d.head > 0 && d.head == n {
+			d.queue, d.head = d.queue[:0], 0 // empty: start over
+		}
+		d.queue = append(d.queue, e)
+		return
+	}
+	d.heap.push(e)
+}
+
+// popBefore pops the earliest entry when it is before now.
+func (d *deadlines) popBefore(now time.Time) (deadlineEntry, bool) {
+	q := d.head < len(d.queue) && d.queue[d.head].at.Before(now)
+	h := len(d.heap) > 0 && d.heap[0].at.Before(now)
+	switch {
+	case q && (!h || !d.heap[0].at.Before(d.queue[d.head].at)):
+		e := d.queue[d.head]
+		d.queue[d.head] = deadlineEntry{}
+		d.head++
+		if d.head > 1024 && d.head > len(d.queue)/2 {
+			d.queue = append(d.queue[:0], d.queue[d.head:]...)
+			d.head = 0
+		}
+		return e, true
+	case h:
+		return d.heap.pop(), true
+	}
+	return deadlineEntry{}, false
+}
+
+// len is the number of entries.
+func (d *deadlines) len() int { return len(d.queue) - d.head + len(d.heap) }
+
+// all calls f for every entry, in no particular order.
+func (d *deadlines) all(f func(deadlineEntry)) {
+	for _, e := range d.queue[d.head:] {
+		f(e)
+	}
+	for _, e := range d.heap {
+		f(e)
+	}
 }
 
 type deadlineEntry struct {
@@ -160,8 +215,6 @@ type deadlineEntry struct {
 
 // deadlineHeap is a binary min-heap by time.
 type deadlineHeap []deadlineEntry
-
-func (h deadlineHeap) len() int { return len(h) }
 
 func (h *deadlineHeap) push(e deadlineEntry) {
 	*h = append(*h, e)

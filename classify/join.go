@@ -65,7 +65,7 @@ func (m *Machine) adopt(h *hostState, l *ingest.Line, mt *rules.Match, ip string
 	if f.HasUser {
 		user = f.User
 	}
-	pk := pidKey{h.id, int32(l.PID), false}
+	pk := newPIDKey(h.id, int32(l.PID), false)
 	if r.Phase != string(cause.Postauth) && !h.relay {
 		if c := m.preauthParent(h, l.PID, ip, ipOK, user); c != nil {
 			c.extra().preChild = l.PID
@@ -210,7 +210,7 @@ func (m *Machine) merge(s, o *conn, beforeLast bool) {
 	s.failures += o.failures
 	s.extra().postChild = o.pid
 	s.addPID(o.pid)
-	m.byPID.set(pidKey{o.h.id, int32(o.pid), false}, s)
+	m.byPID.set(newPIDKey(o.h.id, int32(o.pid), false), s)
 	if o.last.After(s.last) {
 		s.last = o.last
 	}

@@ -259,20 +259,17 @@ func load8(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// plain8 reports whether all 8 bytes of w are plainJSON: none is below
-// 0x20, '"', '\\' or 0x80 and above. With bytes of 0x80 and above ruled
-// out first, each test (the classic "has a zero byte" trick) sets the high
-// bit of the lowest matching byte, so no match is missed; a borrow may
-// also flag a later byte that does not match, which only sends the word
-// through the byte-by-byte loop.
-func plain8(w uint64) bool {
+// notPlain8 is zero when all 8 bytes of w are plainJSON: none is below
+// 0x20, '"', '\\' or 0x80 and above. With bytes of 0x80 and above (their
+// high bits are in the result) out of the way, each test (the classic "has
+// a zero byte" trick) sets the high bit of the lowest matching byte, so no
+// match is missed; a borrow may also flag a later byte that does not
+// match, which only sends the word through the byte-by-byte loop.
+func notPlain8(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	if w&highs != 0 {
-		return false
-	}
 	below := (w - 0x20*ones) & highs // a byte < 0x20 borrows
 	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
-	return below|zero(w^('"'*ones))|zero(w^('\\'*ones)) == 0
+	return w&highs | below | zero(w^('"'*ones)) | zero(w^('\\'*ones))
 }
 
 // plainJSON[c] is true for the bytes a JSON string holds as they are.
@@ -288,7 +285,10 @@ var plainJSON = func() (t [256]bool) {
 // (about a tenth of classify's time went to this loop).
 func plainPrefix(s string) int {
 	i := 0
-	for i+8 <= len(s) && plain8(load8(s, i)) {
+	for i+16 <= len(s) && notPlain8(load8(s, i))|notPlain8(load8(s, i+8)) == 0 {
+		i += 16
+	}
+	for i+8 <= len(s) && notPlain8(load8(s, i)) == 0 {
 		i += 8
 	}
 	for i < len(s) && plainJSON[s[i]] {

@@ -45,6 +45,10 @@ type Options struct {
 	// Unmatched, when set, receives every line of a program that has rules
 	// but that no rule matched.
 	Unmatched func(*ingest.Line)
+	// ReuseEvents makes the Event passed to emit valid only during the
+	// call: the Machine fills the same one every time (an allocation less
+	// per event). Its slices stay valid.
+	ReuseEvents bool
 }
 
 // Stats counts what the Machine saw.
@@ -93,14 +97,21 @@ type Machine struct {
 	origins     map[[2]string]*origin
 	lastOrigin  *origin
 	byID        map[string]*rules.Rule // rules by id, built by Restore
+	event       Event                  // the one emit gets with Options.ReuseEvents
 }
 
 // Map keys are small (an open connection holds one of each): hosts are
 // numbered (hostState.id).
-type pidKey struct {
-	host   uint32
-	pid    int32 // the kernel's pids fit (pid_max is at most 2^22)
-	client bool
+// A pidKey is a host number, a pid and whether the pid is a client's
+// (ssh) in one word, for the maps' fast path.
+type pidKey uint64
+
+func newPIDKey(host uint32, pid int32, client bool) pidKey {
+	k := pidKey(host)<<33 | pidKey(uint32(pid))<<1
+	if client {
+		k |= 1
+	}
+	return k
 }
 
 type addrKey struct {
@@ -410,7 +421,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 			m.opt.Unmatched(&lc)
 		}
 		// Still evidence for a connection we follow.
-		if c := m.byPID.get(pidKey{h.id, int32(l.PID), isClient(l.Program)}); c != nil && !c.ended {
+		if c := m.byPID.get(newPIDKey(h.id, int32(l.PID), isClient(l.Program))); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 		}
 		return
@@ -436,7 +447,7 @@ func (m *Machine) Feed(l *ingest.Line) {
 func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 	f := &mt.Fields
 	client := isClient(l.Program)
-	pk := pidKey{h.id, int32(l.PID), client}
+	pk := newPIDKey(h.id, int32(l.PID), client)
 	var ip string
 	var ipOK bool
 	if f.IP != "" && !client {
@@ -501,7 +512,7 @@ func (m *Machine) newConn(h *hostState, l *ingest.Line) *conn {
 	client := isClient(l.Program)
 	c := &conn{h: h, from: m.origin(l.Program, l.Source), pid: l.PID, client: client,
 		port: -1, start: l.Time, prec: l.Prec}
-	m.byPID.set(pidKey{h.id, int32(l.PID), client}, c)
+	m.byPID.set(newPIDKey(h.id, int32(l.PID), client), c)
 	m.live.pushBack(c)
 	if m.live.n > m.opt.MaxOpen {
 		m.evict()
@@ -525,12 +536,17 @@ func (m *Machine) authenticate(c *conn) {
 		return
 	}
 	c.authed = true
+	if n := len(c.lines); cap(c.lines) > n+1 {
+		// A session may stay open for days: room for its next line (PAM's
+		// "session opened") only.
+		c.lines = append(make([]string, 0, n+1), c.lines...)
+	}
 	if c.client {
 		return
 	}
 	h := c.h.id
 	for _, pid := range c.allPIDs() {
-		m.byPID.promote(pidKey{h, int32(pid), false}, c)
+		m.byPID.promote(newPIDKey(h, int32(pid), false), c)
 	}
 	if c.port >= 0 {
 		m.byAddr.promote(addrKey{h, c.port, c.ip}, c)
@@ -600,7 +616,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		c.attempted = true
 	case rules.Child:
 		if f.PID >= 0 {
-			k := pidKey{c.h.id, int32(f.PID), false}
+			k := newPIDKey(c.h.id, int32(f.PID), false)
 			if old := m.byPID.get(k); old != nil && old != c && !old.ended {
 				m.finish(old, verdict{c: cause.Unknown, rule: "pid-reused"}, false)
 			}
@@ -635,7 +651,7 @@ func (m *Machine) listener(h *hostState, l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
 	switch r.Action {
 	case rules.GracePID:
-		if c := m.byPID.get(pidKey{h.id, int32(f.PID), false}); c != nil && !c.ended {
+		if c := m.byPID.get(newPIDKey(h.id, int32(f.PID), false)); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 			c.last = l.Time
 			if c.ip == "" {
@@ -737,7 +753,11 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 	if final.inferred || c.joinNote() != "" {
 		conf = cause.Inferred
 	}
-	ev := &Event{
+	ev := &m.event
+	if !m.opt.ReuseEvents {
+		ev = new(Event)
+	}
+	*ev = Event{
 		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
 		Start:        c.start,
 		End:          c.last,
@@ -829,7 +849,7 @@ func (m *Machine) expireDead(h *hostState) {
 
 func (m *Machine) forget(c *conn) {
 	for _, pid := range c.allPIDs() {
-		k := pidKey{c.h.id, int32(pid), c.client}
+		k := newPIDKey(c.h.id, int32(pid), c.client)
 		m.byPID.drop(k, c)
 	}
 	if c.port >= 0 {
@@ -865,12 +885,12 @@ func (m *Machine) Flush() {
 func (m *Machine) flushHost(h *hostState) {
 	m.sweep(h)
 	var over []*conn
-	for _, e := range h.deadlines { // every connection that can end by silence is here
+	h.deadlines.all(func(e deadlineEntry) { // every connection that can end by silence is here
 		c := e.c
 		if hasDeadline(c) && !c.start.IsZero() && (c.closed || h.now.Sub(c.start) >= m.opt.LoginGraceTime) {
 			over = append(over, c)
 		}
-	}
+	})
 	sortByStart(over)
 	for _, c := range over {
 		m.endSilent(c)
@@ -947,11 +967,11 @@ func (c *conn) addLine(raw string, max int) {
 	if n := len(c.lines); n < max {
 		switch {
 		case c.lines == nil:
-			c.lines = make([]string, 0, 2) // an open session's two
+			// Most connections (bots') end within 4 lines; an
+			// authenticated session's lines are trimmed (authenticate).
+			c.lines = make([]string, 0, min(4, max))
 		case n == cap(c.lines) && n < 8:
-			// A bot's: one step to 8 (most connections that go on past
-			// two lines end within 8).
-			l := make([]string, n, min(8, max))
+			l := make([]string, n, min(8, max)) // then within 8
 			copy(l, c.lines)
 			c.lines = l
 		}

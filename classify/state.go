@@ -168,7 +168,7 @@ func (m *Machine) Restore(st State) {
 	// order.
 	register := func(c *conn) {
 		for _, pid := range c.allPIDs() {
-			m.byPID.set(pidKey{c.h.id, int32(pid), c.client}, c)
+			m.byPID.set(newPIDKey(c.h.id, int32(pid), c.client), c)
 		}
 		if c.port >= 0 {
 			m.byAddr.set(addrKey{c.h.id, c.port, c.ip}, c)

@@ -81,7 +81,7 @@ func BenchmarkDrain(b *testing.B) {
 			out := 0
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				p, err := New(Config{Rules: rs, Sinks: []Sink{SinkFunc(func(ev *classify.Event) error {
+				p, err := New(Config{Rules: rs, Classify: classify.Options{ReuseEvents: true}, Sinks: []Sink{SinkFunc(func(ev *classify.Event) error {
 					buf = classify.AppendJSON(buf[:0], ev)
 					buf = append(buf, '\n')
 					out += len(buf)
