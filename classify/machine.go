@@ -90,10 +90,9 @@ type Machine struct {
 	lastHost    *hostState
 
 	sweepEvery time.Duration // log time between sweeps
-	match      rules.Match
+	matcher    Matcher       // Feed's
+	matched    Matched
 
-	lastProgram string // cache of the last program's rules
-	lastGroup   *rules.Group
 	origins     map[[2]string]*origin
 	lastOrigin  *origin
 	byID        map[string]*rules.Rule // rules by id, built by Restore
@@ -367,6 +366,7 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		// enough to do so promptly, rarely enough to cost nothing per line.
 		sweepEvery: min(max(opt.LoginGraceTime/8, time.Second), opt.Linger),
 		rules:      rs,
+		matcher:    Matcher{rules: rs},
 		opt:        opt,
 		emit:       emit,
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
@@ -391,19 +391,22 @@ func isClient(program string) bool { return program == "ssh" || program == "auto
 
 // Feed processes one line.
 func (m *Machine) Feed(l *ingest.Line) {
+	m.matcher.Match(l, &m.matched)
+	m.FeedMatched(l, &m.matched)
+}
+
+// FeedMatched processes one line that a Matcher of the Machine's rules
+// matched (Feed is Match then FeedMatched).
+func (m *Machine) FeedMatched(l *ingest.Line, x *Matched) {
 	m.stats.Lines++
 	if l.Truncated {
 		m.stats.Truncated++
 	}
-	if l.Program == "" {
+	switch x.kind {
+	case kindUnparsed:
 		m.stats.Unparsed++
 		return
-	}
-	if l.Program != m.lastProgram {
-		m.lastProgram, m.lastGroup = l.Program, m.rules.For(l.Program)
-	}
-	g := m.lastGroup
-	if g == nil {
+	case kindOther:
 		m.stats.Other++
 		return
 	}
@@ -411,8 +414,8 @@ func (m *Machine) Feed(l *ingest.Line) {
 	if l.Time.After(h.now) {
 		m.advance(h, l.Time)
 	}
-	mt := &m.match
-	if !g.Match(l.Message, mt) {
+	mt := &x.match
+	if x.kind == kindUnmatched {
 		m.stats.Unmatched++
 		if m.opt.Unmatched != nil {
 			// A copy: handing l itself to an unknown function would make

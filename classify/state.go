@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -105,7 +106,9 @@ func (m *Machine) State() State {
 			st.Relay = append(st.Relay, h.name)
 		}
 		for _, gen := range []map[string]struct{}{h.known.old, h.known.cur} {
-			for ip := range gen {
+			// Older first (Restore keeps the newer), each sorted: the same
+			// Machine saves the same state.
+			for _, ip := range slices.Sorted(maps.Keys(gen)) {
 				st.Known = append(st.Known, Known{Host: h.name, IP: ip})
 			}
 		}

@@ -67,7 +67,8 @@ var benchCases = []struct {
 }
 
 // BenchmarkDrain is `sshwhy classify --format json FILE > /dev/null`
-// without the CLI: a file read, classified and every event encoded.
+// without the CLI: a file read, classified and every event encoded, on
+// one goroutine (serial) and on three (parallel, Config.Parallel).
 func BenchmarkDrain(b *testing.B) {
 	rs, err := rules.Load()
 	if err != nil {
@@ -75,35 +76,42 @@ func BenchmarkDrain(b *testing.B) {
 	}
 	const n = 500000
 	for _, bc := range benchCases {
-		b.Run(bc.name, func(b *testing.B) {
-			path := benchLog(b, bc.name, n, bc.mod)
-			buf := make([]byte, 0, 4096)
-			out := 0
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				p, err := New(Config{Rules: rs, Classify: classify.Options{ReuseEvents: true}, Sinks: []Sink{SinkFunc(func(ev *classify.Event) error {
-					buf = classify.AppendJSON(buf[:0], ev)
-					buf = append(buf, '\n')
-					out += len(buf)
-					return nil
-				})}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				f, err := ingest.Open(path, ingest.Options{Loc: time.UTC})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := p.Drain(context.Background(), f, nil); err != nil {
-					b.Fatal(err)
-				}
-				if err := p.End(); err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
+		for _, parallel := range []bool{false, true} {
+			name := bc.name + "/serial"
+			if parallel {
+				name = bc.name + "/parallel"
 			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "lines/s")
-			b.ReportMetric(float64(out)/float64(b.N), "out-bytes")
-		})
+			b.Run(name, func(b *testing.B) {
+				path := benchLog(b, bc.name, n, bc.mod)
+				buf := make([]byte, 0, 4096)
+				out := 0
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					p, err := New(Config{Rules: rs, Parallel: parallel, Classify: classify.Options{ReuseEvents: true},
+						Sinks: []Sink{SinkFunc(func(ev *classify.Event) error {
+							buf = classify.AppendJSON(buf[:0], ev)
+							buf = append(buf, '\n')
+							out += len(buf)
+							return nil
+						})}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					f, err := ingest.Open(path, ingest.Options{Loc: time.UTC})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := p.Drain(context.Background(), f, nil); err != nil {
+						b.Fatal(err)
+					}
+					if err := p.End(); err != nil {
+						b.Fatal(err)
+					}
+					f.Close()
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "lines/s")
+				b.ReportMetric(float64(out)/float64(b.N), "out-bytes")
+			})
+		}
 	}
 }
