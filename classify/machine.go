@@ -93,10 +93,10 @@ type Machine struct {
 	matcher    Matcher       // Feed's
 	matched    Matched
 
-	origins     map[[2]string]*origin
-	lastOrigin  *origin
-	byID        map[string]*rules.Rule // rules by id, built by Restore
-	event       Event                  // the one emit gets with Options.ReuseEvents
+	origins    map[[2]string]*origin
+	lastOrigin *origin
+	byID       map[string]*rules.Rule // rules by id, built by Restore
+	event      Event                  // the one emit gets with Options.ReuseEvents
 }
 
 // Map keys are small (an open connection holds one of each): hosts are

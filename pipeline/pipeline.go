@@ -77,7 +77,7 @@ type Pipeline struct {
 	cfg       Config
 	m         *classify.Machine
 	sinkErr   error
-	collect   func(*classify.Event) // while a parallel Drain runs: where events go
+	collect   func(*classify.Event)  // while a parallel Drain runs: where events go
 	cp        *checkpoint.Checkpoint // positions, kept current as lines are fed
 	start     time.Time
 	inputs    int
