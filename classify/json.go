@@ -50,12 +50,7 @@ func AppendTime(dst []byte, t time.Time, prec int8) []byte {
 	dst = append(dst, ':')
 	dst = appendDigits(dst, sec, 2)
 	if prec > 0 {
-		dst = append(dst, '.')
-		ns := t.Nanosecond()
-		for i := 9; i > int(prec); i-- {
-			ns /= 10
-		}
-		dst = appendDigits(dst, ns, int(prec))
+		dst = appendFraction(dst, t, prec)
 	}
 	_, off := t.Zone()
 	if off == 0 {
@@ -72,6 +67,18 @@ func AppendTime(dst []byte, t time.Time, prec int8) []byte {
 	dst = appendDigits(dst, off/3600, 2)
 	dst = append(dst, ':')
 	return appendDigits(dst, off/60%60, 2)
+}
+
+// appendFraction appends ".ddd", t's fraction of a second in prec digits
+// (at most 9).
+func appendFraction(dst []byte, t time.Time, prec int8) []byte {
+	prec = min(prec, 9)
+	dst = append(dst, '.')
+	ns := t.Nanosecond()
+	for i := 9; i > int(prec); i-- {
+		ns /= 10
+	}
+	return appendDigits(dst, ns, int(prec))
 }
 
 func fracLen(prec int8) int {
@@ -97,14 +104,59 @@ func appendDigits(dst []byte, n, width int) []byte {
 // Invalid UTF-8 in attacker-written text is replaced by U+FFFD, as
 // encoding/json does, so every output line is valid JSON.
 func AppendJSON(b []byte, ev *Event) []byte {
+	var e Encoder
+	return e.AppendJSON(b, ev)
+}
+
+// An Encoder appends events as AppendJSON does, remembering the text of
+// the last second it wrote: an event's start and end, and the next
+// event's, mostly fall in the same second or close. The zero Encoder is
+// ready to use; it is not safe for concurrent use.
+type Encoder struct {
+	loc  *time.Location
+	sec  int64 // Unix time of text, in loc
+	text []byte
+	buf  [40]byte // text's storage
+}
+
+// appendTime appends t as a JSON string (null when zero), as the
+// package's appendTime does.
+func (e *Encoder) appendTime(b []byte, t time.Time, prec int8) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	sec, loc := t.Unix(), t.Location()
+	if sec != e.sec || loc != e.loc || e.text == nil {
+		e.text = AppendTime(e.buf[:0], t.Truncate(time.Second), 0)
+		e.sec, e.loc = sec, loc
+	}
+	b = append(b, '"')
+	// text is "2006-01-02T15:04:05" and the zone; the fraction goes in
+	// between. Years beyond 0-9999 have another shape.
+	const dateTime = len("2006-01-02T15:04:05")
+	switch {
+	case prec <= 0:
+		b = append(b, e.text...)
+	case len(e.text) > dateTime && e.text[4] == '-' && e.text[10] == 'T' && (e.text[dateTime] == 'Z' || e.text[dateTime] == '+' || e.text[dateTime] == '-'):
+		b = append(b, e.text[:dateTime]...)
+		b = appendFraction(b, t, prec)
+		b = append(b, e.text[dateTime:]...)
+	default:
+		b = AppendTime(b, t, prec)
+	}
+	return append(b, '"')
+}
+
+// AppendJSON appends ev as AppendJSON does.
+func (e *Encoder) AppendJSON(b []byte, ev *Event) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, ev.ID)
 	if !ev.Start.IsZero() {
 		b = append(b, `,"start":`...)
-		b = appendTime(b, ev.Start, ev.Prec)
+		b = e.appendTime(b, ev.Start, ev.Prec)
 	}
 	b = append(b, `,"end":`...)
-	b = appendTime(b, ev.End, ev.Prec)
+	b = e.appendTime(b, ev.End, ev.Prec)
 	if ev.StartUnknown {
 		b = append(b, `,"start_unknown":true`...)
 	}

@@ -451,14 +451,18 @@ func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 	f := &mt.Fields
 	client := isClient(l.Program)
 	pk := newPIDKey(h.id, int32(l.PID), client)
+	c := m.byPID.get(pk)
 	var ip string
 	var ipOK bool
-	if f.IP != "" && !client {
+	switch {
+	case f.IP == "" || client:
+	case c != nil && f.IP == c.ip:
+		ip, ipOK = c.ip, c.ipOK // the connection's own, already read
+	default:
 		ip, ipOK = canonAddr(f.IP)
 	}
 	hasAddr := ip != "" && f.Port >= 0
 	opens := mt.Rule.Action == rules.Open
-	c := m.byPID.get(pk)
 	if c != nil {
 		sameAddr := true
 		switch {

@@ -48,6 +48,9 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 				opt.unmatched = cmd.ErrOrStderr()
 			}
 			opt.open = true
+			// Both sinks copy what they keep; the cores beyond the first
+			// read and match, and write, beside the classifier.
+			opt.reuse, opt.parallel = true, runtime.GOMAXPROCS(0) > 1
 			return runClassify(cmd, args, opt, format, showUnmatched)
 		},
 	}
@@ -72,8 +75,9 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	switch format {
 	case "json":
 		buf := make([]byte, 0, 4096)
+		var enc classify.Encoder
 		sink = func(ev *classify.Event) error {
-			buf = classify.AppendJSON(buf[:0], ev)
+			buf = enc.AppendJSON(buf[:0], ev)
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err

@@ -35,6 +35,8 @@ type pipelineOptions struct {
 	unmatched  io.Writer // set by commands that show unmatched lines
 	flags      *pflag.FlagSet
 	open       bool // also pass the connections still open at the end to the sink (Event.Open)
+	parallel   bool // pipeline.Config.Parallel
+	reuse      bool // the sink keeps no event: classify.Options.ReuseEvents
 }
 
 func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
@@ -97,9 +99,10 @@ func (o *pipelineOptions) newPipeline(sinks ...pipeline.Sink) (*pipeline.Pipelin
 	}
 	cfg := pipeline.Config{
 		Rules:    rs,
-		Classify: classify.Options{LoginGraceTime: o.loginGraceTime()},
+		Classify: classify.Options{LoginGraceTime: o.loginGraceTime(), ReuseEvents: o.reuse},
 		Program:  o.program,
 		Sinks:    sinks,
+		Parallel: o.parallel,
 	}
 	if o.unmatched != nil {
 		w := o.unmatched
