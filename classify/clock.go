@@ -1,49 +1,111 @@
 package classify
 
 import (
+	"slices"
+	"strings"
 	"time"
 )
 
-// The Machine's clock and what it drives.
+// The Machine's clocks and what they drive.
 //
-// The clock is the latest time seen: a line's timestamp (Feed), or the
-// wall clock an agent passes to Advance while its sources are idle. Every
-// sweepEvery of clock time a sweep ends what the clock proves over and
-// forgets what can no longer receive lines. Its cost does not grow with the
-// connections that cannot end by silence:
+// Every host has its own clock: the latest time of its lines (Feed), or
+// the wall clock an agent passes to Advance while its sources are idle,
+// which moves every host's clock. One host's time never ends another
+// host's connections: a central syslog (or an agent following several
+// sources) can hold a host whose clock runs ahead of the others, and with
+// one clock for all its lines would end the others' connections early.
+// Every sweepEvery of a host's clock a sweep ends what that clock proves
+// over and forgets what can no longer receive lines. Its cost does not
+// grow with the connections that cannot end by silence:
 //
-//   - deadlines is a min-heap of the connections that have a deadline:
-//     unauthenticated ones (sshd cuts them at LoginGraceTime). An
-//     authenticated session is not in it, so a bastion's thousands of open
-//     sessions cost nothing per sweep. A connection's deadline only moves
-//     later (its last line is later), so entries are updated lazily: a
-//     popped entry is checked against the connection and pushed again if it
-//     is not due yet, dropped if the connection ended or authenticated.
-//   - ended connections linger in end order (Machine.dead), post-auth
-//     endings waiting for their session in end order (family.held): a
+//   - hostState.deadlines holds the host's connections that have a
+//     deadline: unauthenticated ones (sshd cuts them at LoginGraceTime).
+//     An authenticated session is not in it, so a bastion's thousands of
+//     open sessions cost nothing per sweep. A connection's deadline only
+//     moves later (its last line is later), so entries are updated
+//     lazily: a popped entry is checked against the connection and pushed
+//     again if it is not due yet, dropped if the connection ended or
+//     authenticated. Deadlines mostly come in time order (a line's host
+//     clock does not go back): those go to a queue, the others to a
+//     min-heap.
+//   - ended connections linger in end order (hostState.dead), post-auth
+//     endings waiting for their session in end order (hostState.held): a
 //     sweep looks only at the expired front of each.
-//   - the open connections are a list in the order of their last line, so
-//     eviction (MaxOpen) takes the longest-silent ones from its front
-//     without sorting.
+//   - the open connections of all hosts are a list in the order of their
+//     last line (Machine.live), so eviction (MaxOpen) takes the
+//     longest-silent ones from its front without sorting.
 //
-// There is one clock for all hosts. A central syslog's lines arrive in
-// order of reception, so one clock keeps the output deterministic and the
-// same as the input's order; a host whose clock runs behind the others by
-// more than LoginGraceTime would see its unauthenticated connections ended
-// early (per-host clocks would avoid that, at the price of sweeping per
-// host and of events whose order depends on each host's own traffic).
+// The order of events. Each event comes out when the line (or the Advance
+// call) that ends it is processed, so events follow the input: a single
+// host's events in the order its clock ends them, several hosts' events
+// interleaved as the lines that end them are. An Advance sweeps the hosts
+// in the order of their names; Flush ends each host's remaining
+// connections host by host, in the order of their names. The output is a
+// function of the input alone, and a host's events depend on its own
+// lines only (and on Advance).
 
-// Advance moves the clock to now when now is later, and runs what the
-// clock has passed: inferred grace timeouts, the end of lingering, post-auth
-// endings that waited long enough for their session. Lines move the clock
-// too (Feed); an agent calls Advance with the wall clock when its sources
-// are idle, so nothing waits for the next line.
+// hostState is one host's part of the Machine: its clock and what it
+// drives, and what the host's sshd is known to do.
+type hostState struct {
+	name      string
+	id        uint32    // in map keys, 1 and up
+	now       time.Time // the host's clock: its latest line, or Advance
+	lastSweep time.Time
+	deadlines deadlines // unauthenticated connections, by when silence ends them
+	dead      []*conn   // ended connections, in end order, until their linger expires
+	held      []*conn   // ended orphans waiting for a PAM line, in end order (join.go)
+	// relay is set once the host logged a " [preauth]" line: its sshd
+	// (5.9+) relays the pre-auth child's lines through the monitor, so a
+	// child line without the suffix comes from a post-auth child.
+	relay bool
+	known knownClients // addresses that logged in before
+}
+
+// host returns the state of the host named name, made on first use.
+func (m *Machine) host(name string) *hostState {
+	if h := m.lastHost; h != nil && h.name == name {
+		return h
+	}
+	h := m.hosts[name]
+	if h == nil {
+		h = &hostState{name: name, id: uint32(len(m.hosts) + 1), known: newKnownClients(knownMax)}
+		m.hosts[name] = h
+		m.hostList = append(m.hostList, h)
+		m.hostsSorted = false
+	}
+	m.lastHost = h
+	return h
+}
+
+// byName returns the hosts in the order of their names.
+func (m *Machine) byName() []*hostState {
+	if !m.hostsSorted {
+		slices.SortFunc(m.hostList, func(a, b *hostState) int { return strings.Compare(a.name, b.name) })
+		m.hostsSorted = true
+	}
+	return m.hostList
+}
+
+// Advance moves every host's clock to now when now is later, and runs
+// what the clocks have passed: inferred grace timeouts, the end of
+// lingering, post-auth endings that waited long enough for their session.
+// Lines move their host's clock too (Feed); an agent calls Advance with
+// the wall clock when its sources are idle, so nothing waits for the next
+// line. A host whose lines are ahead of now keeps its own time.
 func (m *Machine) Advance(now time.Time) {
-	if now.After(m.now) {
-		m.now = now
-		if m.now.Sub(m.lastSweep) >= m.sweepEvery {
-			m.sweep()
+	for _, h := range m.byName() {
+		if now.After(h.now) {
+			m.advance(h, now)
 		}
+	}
+}
+
+// advance moves h's clock to now, which is later, and sweeps h when a
+// sweep is due.
+func (m *Machine) advance(h *hostState, now time.Time) {
+	h.now = now
+	if now.Sub(h.lastSweep) >= m.sweepEvery {
+		m.sweep(h)
 	}
 }
 
@@ -63,20 +125,24 @@ func hasDeadline(c *conn) bool {
 	return !c.authed && !c.client && !c.ended && !c.last.IsZero()
 }
 
-// watch puts c on the deadline heap when it has a deadline and is not on
-// it yet.
+// watch puts c on its host's deadline heap when it has a deadline and is
+// not on it yet.
 func (m *Machine) watch(c *conn) {
 	if !c.watched && hasDeadline(c) {
 		c.watched = true
-		m.deadlines.push(deadlineEntry{at: m.deadline(c), c: c})
+		c.h.deadlines.add(deadlineEntry{at: m.deadline(c), c: c})
 	}
 }
 
-// due pops the connections whose deadline is before now.
-func (m *Machine) due(now time.Time) []*conn {
+// due pops h's connections whose deadline is before h's clock.
+func (m *Machine) due(h *hostState) []*conn {
 	var out []*conn
-	for len(m.deadlines) > 0 && m.deadlines[0].at.Before(now) {
-		e := m.deadlines.pop()
+	now := h.now
+	for {
+		e, ok := h.deadlines.popBefore(now)
+		if !ok {
+			return out
+		}
 		c := e.c
 		if !hasDeadline(c) {
 			c.watched = false
@@ -86,10 +152,60 @@ func (m *Machine) due(now time.Time) []*conn {
 			c.watched = false
 			out = append(out, c)
 		} else {
-			m.deadlines.push(deadlineEntry{at: at, c: c})
+			h.deadlines.add(deadlineEntry{at: at, c: c})
 		}
 	}
-	return out
+}
+
+// deadlines is a queue of entries in time order and a heap of the others.
+type deadlines struct {
+	queue []deadlineEntry // non-decreasing at; queue[head:] are live
+	head  int
+	heap  deadlineHeap
+}
+
+func (d *deadlines) add(e deadlineEntry) {
+	if n := len(d.queue); n == d.head || !e.at.Before(d.queue[n-1].at) {
+		if d.head > 0 && d.head == n {
+			d.queue, d.head = d.queue[:0], 0 // empty: start over
+		}
+		d.queue = append(d.queue, e)
+		return
+	}
+	d.heap.push(e)
+}
+
+// popBefore pops the earliest entry when it is before now.
+func (d *deadlines) popBefore(now time.Time) (deadlineEntry, bool) {
+	q := d.head < len(d.queue) && d.queue[d.head].at.Before(now)
+	h := len(d.heap) > 0 && d.heap[0].at.Before(now)
+	switch {
+	case q && (!h || !d.heap[0].at.Before(d.queue[d.head].at)):
+		e := d.queue[d.head]
+		d.queue[d.head] = deadlineEntry{}
+		d.head++
+		if d.head > 1024 && d.head > len(d.queue)/2 {
+			d.queue = append(d.queue[:0], d.queue[d.head:]...)
+			d.head = 0
+		}
+		return e, true
+	case h:
+		return d.heap.pop(), true
+	}
+	return deadlineEntry{}, false
+}
+
+// len is the number of entries.
+func (d *deadlines) len() int { return len(d.queue) - d.head + len(d.heap) }
+
+// all calls f for every entry, in no particular order.
+func (d *deadlines) all(f func(deadlineEntry)) {
+	for _, e := range d.queue[d.head:] {
+		f(e)
+	}
+	for _, e := range d.heap {
+		f(e)
+	}
 }
 
 type deadlineEntry struct {
@@ -99,8 +215,6 @@ type deadlineEntry struct {
 
 // deadlineHeap is a binary min-heap by time.
 type deadlineHeap []deadlineEntry
-
-func (h deadlineHeap) len() int { return len(h) }
 
 func (h *deadlineHeap) push(e deadlineEntry) {
 	*h = append(*h, e)

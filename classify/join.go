@@ -49,16 +49,9 @@ import (
 //
 // Everything else starts a connection of its own, as before.
 
-// family holds the orphans whose session is not known yet.
-type family struct {
-	held []*conn // ended orphans waiting for a PAM line, in end order
-	// relay holds the hosts that logged a " [preauth]" line: their sshd
-	// (5.9+) relays the pre-auth child's lines through the monitor, so a
-	// child line without the suffix comes from a post-auth child.
-	relay map[string]bool
-}
-
-func newFamily() family { return family{relay: map[string]bool{}} }
+// The orphans whose session is not known yet wait in their host's held
+// list; a host's relay flag says whether its sshd relays the pre-auth
+// child's lines (clock.go).
 
 // childWindow bounds how far above its monitor's pid a pre-auth child's
 // pid may be (other processes fork in between on a busy host).
@@ -66,15 +59,15 @@ const childWindow = 1024
 
 // adopt joins a child line (see above) to its connection, or returns nil
 // when the line starts a connection of its own.
-func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *conn {
+func (m *Machine) adopt(h *hostState, l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *conn {
 	r, f := mt.Rule, &mt.Fields
 	user := ""
 	if f.HasUser {
 		user = f.User
 	}
-	pk := pidKey{m.hid(l.Host), int32(l.PID), false}
-	if r.Phase != string(cause.Postauth) && !m.family.relay[l.Host] {
-		if c := m.preauthParent(l.Host, l.PID, ip, ipOK, user); c != nil {
+	pk := newPIDKey(h.id, int32(l.PID), false)
+	if r.Phase != string(cause.Postauth) && !h.relay {
+		if c := m.preauthParent(h, l.PID, ip, ipOK, user); c != nil {
 			c.extra().preChild = l.PID
 			c.addPID(l.PID)
 			m.byPID.set(pk, c)
@@ -88,9 +81,9 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 	// open) a pre-auth child's whose monitor logged nothing: an orphan
 	// either way. It waits for a PAM line; unclaimed, it becomes an event
 	// of its own, authenticated only if a session could own it.
-	o := m.newConn(l)
+	o := m.newConn(h, l)
 	o.orphan = true
-	if r.Phase == string(cause.Postauth) || len(m.sessionsFor(l.Host, ip, ipOK, nil)) > 0 {
+	if r.Phase == string(cause.Postauth) || len(m.sessionsFor(h, ip, ipOK, nil)) > 0 {
 		m.authenticate(o)
 	}
 	return o
@@ -100,10 +93,10 @@ func (m *Machine) adopt(l *ingest.Line, mt *rules.Match, ip string, ipOK bool) *
 // line belongs to: on host, monitor pid the nearest below pid (within
 // childWindow), no pre-auth child yet, from the line's address when it
 // names one, and of its user when both name one.
-func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user string) *conn {
+func (m *Machine) preauthParent(host *hostState, pid int, ip string, ipOK bool, user string) *conn {
 	var best *conn
 	for c := m.live.head; c != nil; c = c.next {
-		if c.host != host || c.authed || c.client || c.orphan || c.preChild() != 0 ||
+		if c.h != host || c.authed || c.client || c.orphan || c.preChild() != 0 ||
 			c.pid >= pid || pid-c.pid > childWindow || (best != nil && c.pid < best.pid) {
 			continue
 		}
@@ -121,10 +114,10 @@ func (m *Machine) preauthParent(host string, pid int, ip string, ipOK bool, user
 // ip is no address) could belong to: authenticated, not root (before 9.8
 // a root session runs without a post-auth child), no post-auth child yet.
 // except is left out.
-func (m *Machine) sessionsFor(host, ip string, ipOK bool, except *conn) []*conn {
+func (m *Machine) sessionsFor(host *hostState, ip string, ipOK bool, except *conn) []*conn {
 	var out []*conn
 	for c := m.live.head; c != nil; c = c.next {
-		if c == except || c.host != host || !c.authed || c.client || c.orphan || c.postChild() != 0 || c.user == "root" {
+		if c == except || c.h != host || !c.authed || c.client || c.orphan || c.postChild() != 0 || c.user == "root" {
 			continue
 		}
 		if ipOK && c.ipOK && c.ip != ip {
@@ -140,7 +133,7 @@ func (m *Machine) sessionsFor(host, ip string, ipOK bool, except *conn) []*conn 
 func (m *Machine) hold(o *conn) {
 	o.ended = true
 	m.live.remove(o)
-	m.family.held = append(m.family.held, o)
+	o.h.held = append(o.h.held, o)
 }
 
 // claim gives the session s, whose monitor just logged PAM's "session
@@ -153,8 +146,8 @@ func (m *Machine) claim(s *conn) bool {
 		return false
 	}
 	var cands []*conn
-	for _, o := range m.family.held {
-		if o.host != s.host || m.now.Sub(o.last) > m.opt.Linger || o.pid <= s.pid && s.pid-o.pid < childWindow {
+	for _, o := range s.h.held {
+		if s.h.now.Sub(o.last) > m.opt.Linger || o.pid <= s.pid && s.pid-o.pid < childWindow {
 			continue
 		}
 		if o.ipOK && s.ipOK && o.ip != s.ip {
@@ -166,7 +159,7 @@ func (m *Machine) claim(s *conn) bool {
 		return false
 	}
 	o := cands[0]
-	others := len(m.sessionsFor(s.host, o.ip, o.ipOK, s))
+	others := len(m.sessionsFor(s.h, o.ip, o.ipOK, s))
 	switch {
 	case s.ip == "":
 		// A monitor whose session started before the input: its PAM
@@ -186,7 +179,7 @@ func (m *Machine) claim(s *conn) bool {
 // merge makes orphan o's lines and ending those of session s. beforeLast
 // puts them before s's last line (the PAM line that claimed them).
 func (m *Machine) merge(s, o *conn, beforeLast bool) {
-	m.family.remove(o)
+	removeHeld(o)
 	if beforeLast && len(s.lines) > 0 {
 		last := s.lines[len(s.lines)-1]
 		s.lines = append(s.lines[:len(s.lines)-1], o.lines...)
@@ -206,10 +199,10 @@ func (m *Machine) merge(s, o *conn, beforeLast bool) {
 		authed := s.authed
 		s.authed = true
 		if os.best.r != nil {
-			s.tell(os.best, false)
+			s.tellSaid(os.best, false)
 		}
 		if os.weak.r != nil {
-			s.tell(os.weak, true)
+			s.tellSaid(os.weak, true)
 		}
 		s.authed = authed
 	}
@@ -217,7 +210,7 @@ func (m *Machine) merge(s, o *conn, beforeLast bool) {
 	s.failures += o.failures
 	s.extra().postChild = o.pid
 	s.addPID(o.pid)
-	m.byPID.set(pidKey{m.hid(o.host), int32(o.pid), false}, s)
+	m.byPID.set(newPIDKey(o.h.id, int32(o.pid), false), s)
 	if o.last.After(s.last) {
 		s.last = o.last
 	}
@@ -230,35 +223,37 @@ func (m *Machine) merge(s, o *conn, beforeLast bool) {
 	o.lines = nil
 }
 
-func (f *family) remove(o *conn) {
-	for i, x := range f.held {
+// removeHeld takes o out of its host's held orphans.
+func removeHeld(o *conn) {
+	h := o.h
+	for i, x := range h.held {
 		if x == o {
-			f.held = append(f.held[:i], f.held[i+1:]...)
+			h.held = append(h.held[:i], h.held[i+1:]...)
 			return
 		}
 	}
 }
 
-// expire settles the orphans whose Linger passed without a PAM line.
-func (f *family) expire(m *Machine) {
-	for len(f.held) > 0 && m.now.Sub(f.held[0].last) > m.opt.Linger {
-		m.settle(f.held[0])
+// expireHeld settles h's orphans whose Linger passed without a PAM line.
+func (m *Machine) expireHeld(h *hostState) {
+	for len(h.held) > 0 && h.now.Sub(h.held[0].last) > m.opt.Linger {
+		m.settle(h.held[0])
 	}
 }
 
-// settle settles every held orphan (the input ended).
-func (f *family) settle(m *Machine) {
-	for len(f.held) > 0 {
-		m.settle(f.held[0])
+// settleHeld settles every orphan h holds (the input ended).
+func (m *Machine) settleHeld(h *hostState) {
+	for len(h.held) > 0 {
+		m.settle(h.held[0])
 	}
 }
 
 // settle ends an orphan no PAM line claimed: in the one open session from
 // its address if there is exactly one, else as an event of its own.
 func (m *Machine) settle(o *conn) {
-	m.family.remove(o)
+	removeHeld(o)
 	o.orphan = false
-	switch s := m.sessionsFor(o.host, o.ip, o.ipOK, nil); len(s) {
+	switch s := m.sessionsFor(o.h, o.ip, o.ipOK, nil); len(s) {
 	case 1:
 		m.merge(s[0], o, false)
 		m.finish(s[0], verdict{}, false)
@@ -275,7 +270,7 @@ func (m *Machine) settle(o *conn) {
 
 // retireOrphan keeps a settled orphan's pid absorbing trailing lines.
 func (m *Machine) retireOrphan(o *conn) {
-	m.dead = append(m.dead, o)
+	o.h.dead = append(o.h.dead, o)
 }
 
 func orDash(s string) string {

@@ -125,3 +125,33 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Errorf("field order: %s", b)
 	}
 }
+
+// An Encoder writes the times appendTime writes, whatever it wrote before:
+// runs of times in the same second, in other zones, other precisions, and
+// years beyond 0-9999.
+func TestEncoderTime(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("ny", -5*3600)
+	}
+	zones := []*time.Location{time.UTC, ny, time.FixedZone("odd", 3*3600+17), time.FixedZone("y", -(5*3600 + 30*60))}
+	r := rand.New(rand.NewPCG(3, 4))
+	var e Encoder
+	base := time.Date(2026, 3, 8, 6, 59, 58, 0, time.UTC) // a DST change in New York
+	for i := 0; i < 50000; i++ {
+		var tm time.Time
+		switch r.IntN(10) {
+		case 0:
+			tm = time.Unix(r.Int64N(1<<40)-1<<39, r.Int64N(1e9)) // any year
+		case 1:
+			tm = time.Time{}
+		default:
+			tm = base.Add(time.Duration(r.Int64N(4e9)))
+		}
+		tm = tm.In(zones[r.IntN(len(zones))])
+		prec := int8(r.IntN(12)) - 1
+		if got, want := e.appendTime(nil, tm, prec), appendTime(nil, tm, prec); string(got) != string(want) {
+			t.Fatalf("%v prec %d: %s, want %s", tm, prec, got, want)
+		}
+	}
+}

@@ -45,6 +45,10 @@ type Options struct {
 	// Unmatched, when set, receives every line of a program that has rules
 	// but that no rule matched.
 	Unmatched func(*ingest.Line)
+	// ReuseEvents makes the Event passed to emit valid only during the
+	// call: the Machine fills the same one every time (an allocation less
+	// per event). Its slices stay valid.
+	ReuseEvents bool
 }
 
 // Stats counts what the Machine saw.
@@ -73,35 +77,40 @@ type Machine struct {
 	emit  func(*Event)
 	stats Stats
 
-	byPID     connIndex[pidKey]
-	byAddr    connIndex[addrKey]
-	live      connList     // open connections, least recently active first (clock.go)
-	deadlines deadlineHeap // unauthenticated connections, by when silence ends them
-	dead      []*conn      // ended connections, in end order, until their linger expires
-	known     knownClients
-	family    family // child processes without a port (join.go)
+	byPID  connIndex[pidKey]
+	byAddr connIndex[addrKey]
+	live   connList // open connections of every host, least recently active first (clock.go)
 
-	now        time.Time // latest log time seen
-	lastSweep  time.Time
+	// hosts holds each host's clock, deadlines and ended connections
+	// (clock.go), hostList the same in the order first seen, or of their
+	// names once hostsSorted.
+	hosts       map[string]*hostState
+	hostList    []*hostState
+	hostsSorted bool
+	lastHost    *hostState
+
 	sweepEvery time.Duration // log time between sweeps
-	match      rules.Match
+	matcher    Matcher       // Feed's
+	matched    Matched
 
-	lastProgram string // cache of the last program's rules
-	lastGroup   *rules.Group
-	origins     map[[2]string]*origin
-	lastOrigin  *origin
-	hosts       map[string]uint32 // host numbers for map keys
-	lastHost    string
-	lastHostID  uint32
-	byID        map[string]*rules.Rule // rules by id, built by Restore
+	origins    map[[2]string]*origin
+	lastOrigin *origin
+	byID       map[string]*rules.Rule // rules by id, built by Restore
+	event      Event                  // the one emit gets with Options.ReuseEvents
 }
 
 // Map keys are small (an open connection holds one of each): hosts are
-// numbered (Machine.hid).
-type pidKey struct {
-	host   uint32
-	pid    int32 // the kernel's pids fit (pid_max is at most 2^22)
-	client bool
+// numbered (hostState.id).
+// A pidKey is a host number, a pid and whether the pid is a client's
+// (ssh) in one word, for the maps' fast path.
+type pidKey uint64
+
+func newPIDKey(host uint32, pid int32, client bool) pidKey {
+	k := pidKey(host)<<33 | pidKey(uint32(pid))<<1
+	if client {
+		k |= 1
+	}
+	return k
 }
 
 type addrKey struct {
@@ -110,25 +119,11 @@ type addrKey struct {
 	ip   string
 }
 
-// hid returns the number of host.
-func (m *Machine) hid(host string) uint32 {
-	if host == m.lastHost && m.lastHostID != 0 {
-		return m.lastHostID
-	}
-	id := m.hosts[host]
-	if id == 0 {
-		id = uint32(len(m.hosts) + 1)
-		m.hosts[host] = id
-	}
-	m.lastHost, m.lastHostID = host, id
-	return id
-}
-
 // conn is one connection being followed. It is what an open connection
 // costs (docs/benchmarks-scaling.md): fields are ordered and sized to keep
 // it small, and what only old sshds need is in x.
 type conn struct {
-	host              string
+	h                 *hostState
 	user              string
 	ip                string    // canonical address, or sshd's text when it is none (ipOK false)
 	from              *origin   // program and source
@@ -152,7 +147,7 @@ type conn struct {
 	ended             bool
 	hostKey           bool // ended by a line that allows the host-key inference
 	// orphan marks the lines of a post-auth process whose session is not
-	// known yet; ended, it waits in Machine.family for the session's PAM
+	// known yet; ended, it waits in hostState.held for the session's PAM
 	// line instead of becoming an event (join.go).
 	orphan  bool
 	listed  bool // in Machine.live
@@ -266,23 +261,42 @@ func (c *conn) causes() *causes {
 }
 
 // tell records what a line said, keeping the strongest of each kind.
-func (c *conn) tell(v said, weak bool) {
-	cur := c.causes()
-	dst := &cur.best
-	if weak {
-		dst = &cur.weak
+// detail renders the line's detail, only when it is kept.
+func (c *conn) tell(r *rules.Rule, detail func() string, weak bool) {
+	if dst := c.causes().of(weak); r.Rank(c.authed) >= dst.rank(c.authed) {
+		c.keep(said{r: r, detail: detail()}, weak)
 	}
-	if v.of(c.authed).Rank() < dst.of(c.authed).Rank() {
-		return
+}
+
+// tellSaid is tell of something said before (by another process of the
+// connection).
+func (c *conn) tellSaid(v said, weak bool) {
+	if dst := c.causes().of(weak); v.rank(c.authed) >= dst.rank(c.authed) {
+		c.keep(v, weak)
 	}
+}
+
+func (c *conn) keep(v said, weak bool) {
 	if c.said == nil {
 		c.said = &causes{}
 	}
+	*c.said.of(weak) = v
+}
+
+func (cs *causes) of(weak bool) *said {
 	if weak {
-		c.said.weak = v
-	} else {
-		c.said.best = v
+		return &cs.weak
 	}
+	return &cs.best
+}
+
+// rank is the rank of what was said for a connection that did (or did
+// not) authenticate; -1 when nothing was said.
+func (s *said) rank(authed bool) int {
+	if s.r == nil {
+		return -1
+	}
+	return s.r.Rank(authed)
 }
 
 // said is a cause a rule's line gave its connection: the rule (its cause,
@@ -352,15 +366,14 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		// enough to do so promptly, rarely enough to cost nothing per line.
 		sweepEvery: min(max(opt.LoginGraceTime/8, time.Second), opt.Linger),
 		rules:      rs,
+		matcher:    Matcher{rules: rs},
 		opt:        opt,
 		emit:       emit,
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
 		byPID:      newConnIndex[pidKey](),
 		byAddr:     newConnIndex[addrKey](),
 		origins:    map[[2]string]*origin{},
-		hosts:      map[string]uint32{},
-		known:      newKnownClients(1 << 16),
-		family:     newFamily(),
+		hosts:      map[string]*hostState{},
 	}, nil
 }
 
@@ -378,27 +391,31 @@ func isClient(program string) bool { return program == "ssh" || program == "auto
 
 // Feed processes one line.
 func (m *Machine) Feed(l *ingest.Line) {
+	m.matcher.Match(l, &m.matched)
+	m.FeedMatched(l, &m.matched)
+}
+
+// FeedMatched processes one line that a Matcher of the Machine's rules
+// matched (Feed is Match then FeedMatched).
+func (m *Machine) FeedMatched(l *ingest.Line, x *Matched) {
 	m.stats.Lines++
 	if l.Truncated {
 		m.stats.Truncated++
 	}
-	if l.Program == "" {
+	switch x.kind {
+	case kindUnparsed:
 		m.stats.Unparsed++
 		return
-	}
-	if l.Program != m.lastProgram {
-		m.lastProgram, m.lastGroup = l.Program, m.rules.For(l.Program)
-	}
-	g := m.lastGroup
-	if g == nil {
+	case kindOther:
 		m.stats.Other++
 		return
 	}
-	if l.Time.After(m.now) {
-		m.Advance(l.Time)
+	h := m.host(l.Host)
+	if l.Time.After(h.now) {
+		m.advance(h, l.Time)
 	}
-	mt := &m.match
-	if !g.Match(l.Message, mt) {
+	mt := &x.match
+	if x.kind == kindUnmatched {
 		m.stats.Unmatched++
 		if m.opt.Unmatched != nil {
 			// A copy: handing l itself to an unknown function would make
@@ -407,21 +424,21 @@ func (m *Machine) Feed(l *ingest.Line) {
 			m.opt.Unmatched(&lc)
 		}
 		// Still evidence for a connection we follow.
-		if c := m.byPID.get(pidKey{m.hid(l.Host), int32(l.PID), isClient(l.Program)}); c != nil && !c.ended {
+		if c := m.byPID.get(newPIDKey(h.id, int32(l.PID), isClient(l.Program))); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 		}
 		return
 	}
 	m.stats.Matched++
-	if mt.Preauth && !m.family.relay[l.Host] {
-		m.family.relay[l.Host] = true
+	if mt.Preauth {
+		h.relay = true
 	}
 	r := mt.Rule
 	if r.Scope == "listener" {
-		m.listener(l, mt)
+		m.listener(h, l, mt)
 		return
 	}
-	c := m.lookup(l, mt)
+	c := m.lookup(h, l, mt)
 	if c == nil {
 		return // a trailing line of an ended connection
 	}
@@ -430,18 +447,22 @@ func (m *Machine) Feed(l *ingest.Line) {
 
 // lookup finds or creates the connection a line belongs to. It returns nil
 // for a trailing line of a connection that already ended.
-func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
+func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 	f := &mt.Fields
 	client := isClient(l.Program)
-	pk := pidKey{m.hid(l.Host), int32(l.PID), client}
+	pk := newPIDKey(h.id, int32(l.PID), client)
+	c := m.byPID.get(pk)
 	var ip string
 	var ipOK bool
-	if f.IP != "" && !client {
+	switch {
+	case f.IP == "" || client:
+	case c != nil && f.IP == c.ip:
+		ip, ipOK = c.ip, c.ipOK // the connection's own, already read
+	default:
 		ip, ipOK = canonAddr(f.IP)
 	}
 	hasAddr := ip != "" && f.Port >= 0
 	opens := mt.Rule.Action == rules.Open
-	c := m.byPID.get(pk)
 	if c != nil {
 		sameAddr := true
 		switch {
@@ -466,7 +487,7 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 		}
 	}
 	if c == nil && hasAddr {
-		if c2 := m.byAddr.get(addrKey{m.hid(l.Host), int32(f.Port), ip}); c2 != nil {
+		if c2 := m.byAddr.get(addrKey{h.id, int32(f.Port), ip}); c2 != nil {
 			if c2.ended {
 				if l.Time.Sub(c2.last) <= m.opt.Linger && !opens {
 					return nil
@@ -480,25 +501,25 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 		}
 	}
 	if c == nil && !hasAddr && !client && mt.Rule.Child && !mt.Preauth {
-		c = m.adopt(l, mt, ip, ipOK)
+		c = m.adopt(h, l, mt, ip, ipOK)
 	}
 	if c == nil {
-		c = m.newConn(l)
+		c = m.newConn(h, l)
 	}
 	if hasAddr && c.port < 0 {
 		c.setIP(f.IP, ip, ipOK)
 		c.port = int32(f.Port)
-		m.byAddr.set(addrKey{m.hid(l.Host), int32(f.Port), ip}, c)
+		m.byAddr.set(addrKey{h.id, int32(f.Port), ip}, c)
 	}
 	return c
 }
 
-// newConn starts following the connection of l's pid.
-func (m *Machine) newConn(l *ingest.Line) *conn {
+// newConn starts following the connection of l's pid on h.
+func (m *Machine) newConn(h *hostState, l *ingest.Line) *conn {
 	client := isClient(l.Program)
-	c := &conn{host: l.Host, from: m.origin(l.Program, l.Source), pid: l.PID, client: client,
+	c := &conn{h: h, from: m.origin(l.Program, l.Source), pid: l.PID, client: client,
 		port: -1, start: l.Time, prec: l.Prec}
-	m.byPID.set(pidKey{m.hid(l.Host), int32(l.PID), client}, c)
+	m.byPID.set(newPIDKey(h.id, int32(l.PID), client), c)
 	m.live.pushBack(c)
 	if m.live.n > m.opt.MaxOpen {
 		m.evict()
@@ -522,12 +543,17 @@ func (m *Machine) authenticate(c *conn) {
 		return
 	}
 	c.authed = true
+	if n := len(c.lines); cap(c.lines) > n+1 {
+		// A session may stay open for days: room for its next line (PAM's
+		// "session opened") only.
+		c.lines = append(make([]string, 0, n+1), c.lines...)
+	}
 	if c.client {
 		return
 	}
-	h := m.hid(c.host)
+	h := c.h.id
 	for _, pid := range c.allPIDs() {
-		m.byPID.promote(pidKey{h, int32(pid), false}, c)
+		m.byPID.promote(newPIDKey(h, int32(pid), false), c)
 	}
 	if c.port >= 0 {
 		m.byAddr.promote(addrKey{h, c.port, c.ip}, c)
@@ -591,13 +617,13 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		// Failures before a successful login are not why it ended.
 		c.said = nil
 		if c.ip != "" {
-			m.known.add(c.host, c.ip)
+			c.h.known.add(c.ip)
 		}
 	case rules.SetUser:
 		c.attempted = true
 	case rules.Child:
 		if f.PID >= 0 {
-			k := pidKey{m.hid(c.host), int32(f.PID), false}
+			k := newPIDKey(c.h.id, int32(f.PID), false)
 			if old := m.byPID.get(k); old != nil && old != c && !old.ended {
 				m.finish(old, verdict{c: cause.Unknown, rule: "pid-reused"}, false)
 			}
@@ -607,7 +633,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		}
 	}
 	if r.Cause != "" {
-		c.tell(said{r: r, detail: mt.Detail()}, r.Weak)
+		c.tell(r, mt.Detail, r.Weak)
 	}
 	if r.Closed {
 		c.closed = true
@@ -628,11 +654,11 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 
 // listener handles lines of sshd's listening process, which speak of other
 // processes or of peers that never got a connection process.
-func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
+func (m *Machine) listener(h *hostState, l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
 	switch r.Action {
 	case rules.GracePID:
-		if c := m.byPID.get(pidKey{m.hid(l.Host), int32(f.PID), false}); c != nil && !c.ended {
+		if c := m.byPID.get(newPIDKey(h.id, int32(f.PID), false)); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 			c.last = l.Time
 			if c.ip == "" {
@@ -642,17 +668,17 @@ func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
 			m.finish(c, verdict{c: cause.GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
 			return
 		}
-		m.single(l, mt, f.PID)
+		m.single(h, l, mt, f.PID)
 	case rules.Drop:
-		m.single(l, mt, l.PID)
+		m.single(h, l, mt, l.PID)
 	}
 }
 
 // single emits an event made of one listener line: a refused connection,
 // or a grace timeout of a connection that logged nothing else.
-func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
+func (m *Machine) single(h *hostState, l *ingest.Line, mt *rules.Match, pid int) {
 	f := &mt.Fields
-	c := &conn{host: l.Host, from: m.origin(l.Program, l.Source), pid: pid, port: int32(f.Port),
+	c := &conn{h: h, from: m.origin(l.Program, l.Source), pid: pid, port: int32(f.Port),
 		start: l.Time, last: l.Time, prec: l.Prec}
 	if f.IP != "" {
 		ip, ok := canonAddr(f.IP)
@@ -679,7 +705,7 @@ func (m *Machine) finish(c *conn, alt verdict, force bool) {
 func (m *Machine) retire(c *conn) {
 	c.ended = true
 	m.live.remove(c)
-	m.dead = append(m.dead, c)
+	c.h.dead = append(c.h.dead, c)
 }
 
 // verdict decides why c ended (see finish).
@@ -694,7 +720,7 @@ func (m *Machine) verdict(c *conn, alt verdict, force bool) verdict {
 		final = said.best.verdict()
 	case alt.c != "":
 		final = alt
-	case c.hostKey && said.weak.of(c.authed) == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
+	case c.hostKey && said.weak.of(c.authed) == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && c.h.known.has(c.ip):
 		return verdict{c: cause.HostKeyMismatch, rule: said.weak.r.ID, inferred: true,
 			detail: "closed right after key exchange by a client that logged in before: most likely it refused a changed host key"}
 	case said.weak.r != nil:
@@ -734,13 +760,17 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 	if final.inferred || c.joinNote() != "" {
 		conf = cause.Inferred
 	}
-	ev := &Event{
-		ID:           EventID(c.host, c.pid, int(c.port), c.start),
+	ev := &m.event
+	if !m.opt.ReuseEvents {
+		ev = new(Event)
+	}
+	*ev = Event{
+		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
 		Start:        c.start,
 		End:          c.last,
 		StartUnknown: c.startUnknown(),
 		Prec:         c.prec,
-		Host:         c.host,
+		Host:         c.h.name,
 		Program:      c.from.program,
 		PID:          c.pid,
 		User:         c.user,
@@ -782,18 +812,18 @@ func (c *conn) fillAddr(ev *Event) {
 	}
 }
 
-// sweep ends connections whose silence proves them over and forgets ended
-// connections whose trailing lines can no longer come.
-func (m *Machine) sweep() {
-	m.lastSweep = m.now
-	silent := m.due(m.now)
+// sweep ends h's connections whose silence proves them over and forgets
+// its ended connections whose trailing lines can no longer come.
+func (m *Machine) sweep(h *hostState) {
+	h.lastSweep = h.now
+	silent := m.due(h)
 	// Events come out in a stable order.
 	sortByStart(silent)
 	for _, c := range silent {
 		m.endSilent(c)
 	}
-	m.family.expire(m)
-	m.expireDead()
+	m.expireHeld(h)
+	m.expireDead(h)
 }
 
 // endSilent ends an unauthenticated connection that went silent: either a
@@ -811,25 +841,26 @@ func (m *Machine) endSilent(c *conn) {
 		"silent until LoginGraceTime (%s) expired; this sshd logs no line for it", m.opt.LoginGraceTime)}, true)
 }
 
-func (m *Machine) expireDead() {
+func (m *Machine) expireDead(h *hostState) {
 	i := 0
-	for ; i < len(m.dead); i++ {
-		c := m.dead[i]
-		if m.now.Sub(c.last) <= m.opt.Linger {
+	for ; i < len(h.dead); i++ {
+		c := h.dead[i]
+		if h.now.Sub(c.last) <= m.opt.Linger {
 			break
 		}
 		m.forget(c)
+		h.dead[i] = nil
 	}
-	m.dead = m.dead[i:]
+	h.dead = h.dead[i:]
 }
 
 func (m *Machine) forget(c *conn) {
 	for _, pid := range c.allPIDs() {
-		k := pidKey{m.hid(c.host), int32(pid), c.client}
+		k := newPIDKey(c.h.id, int32(pid), c.client)
 		m.byPID.drop(k, c)
 	}
 	if c.port >= 0 {
-		k := addrKey{m.hid(c.host), c.port, c.ip}
+		k := addrKey{c.h.id, c.port, c.ip}
 		m.byAddr.drop(k, c)
 	}
 }
@@ -843,28 +874,35 @@ func (m *Machine) evict() {
 	}
 }
 
-// Flush is the end of a batch of input. It ends what the log's time
-// proves over, in the order the connections started: unauthenticated
-// connections that started LoginGraceTime or more before the last line
-// (sshd has cut them; a sweep waits a few seconds longer for a late end
-// line), and those whose own lines said the peer was gone. It settles
-// post-auth endings still waiting for their session's PAM line.
-// Connections still open stay open: OpenEvents reports them, and a later
-// Feed (or a Machine restored from State) continues them.
+// Flush is the end of a batch of input. Host by host, in the order of
+// their names, it ends what the host's time proves over, in the order the
+// connections started: unauthenticated connections that started
+// LoginGraceTime or more before the host's last line (sshd has cut them;
+// a sweep waits a few seconds longer for a late end line), and those whose
+// own lines said the peer was gone. It settles post-auth endings still
+// waiting for their session's PAM line. Connections still open stay open:
+// OpenEvents reports them, and a later Feed (or a Machine restored from
+// State) continues them.
 func (m *Machine) Flush() {
-	m.sweep()
+	for _, h := range m.byName() {
+		m.flushHost(h)
+	}
+}
+
+func (m *Machine) flushHost(h *hostState) {
+	m.sweep(h)
 	var over []*conn
-	for _, e := range m.deadlines { // every connection that can end by silence is here
+	h.deadlines.all(func(e deadlineEntry) { // every connection that can end by silence is here
 		c := e.c
-		if hasDeadline(c) && !c.start.IsZero() && (c.closed || m.now.Sub(c.start) >= m.opt.LoginGraceTime) {
+		if hasDeadline(c) && !c.start.IsZero() && (c.closed || h.now.Sub(c.start) >= m.opt.LoginGraceTime) {
 			over = append(over, c)
 		}
-	}
+	})
 	sortByStart(over)
 	for _, c := range over {
 		m.endSilent(c)
 	}
-	m.family.settle(m)
+	m.settleHeld(h)
 }
 
 // OpenCount is how many connections are being followed (not ended yet).
@@ -890,13 +928,13 @@ func (m *Machine) OpenEvents() iter.Seq[*Event] {
 
 func (m *Machine) openEvent(c *conn) *Event {
 	ev := &Event{
-		ID:           EventID(c.host, c.pid, int(c.port), c.start),
+		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
 		Start:        c.start,
 		End:          c.last,
 		StartUnknown: c.startUnknown(),
 		Open:         true,
 		Prec:         c.prec,
-		Host:         c.host,
+		Host:         c.h.name,
 		Program:      c.from.program,
 		PID:          c.pid,
 		User:         c.user,
@@ -925,7 +963,7 @@ func sortByStart(cs []*conn) {
 		if n := a.start.Compare(b.start); n != 0 {
 			return n
 		}
-		if n := strings.Compare(a.host, b.host); n != 0 {
+		if n := strings.Compare(a.h.name, b.h.name); n != 0 {
 			return n
 		}
 		return a.pid - b.pid
@@ -933,9 +971,16 @@ func sortByStart(cs []*conn) {
 }
 
 func (c *conn) addLine(raw string, max int) {
-	if len(c.lines) < max {
-		if c.lines == nil {
-			c.lines = make([]string, 0, 2) // an open session's two; a bot's grows
+	if n := len(c.lines); n < max {
+		switch {
+		case c.lines == nil:
+			// Most connections (bots') end within 4 lines; an
+			// authenticated session's lines are trimmed (authenticate).
+			c.lines = make([]string, 0, min(4, max))
+		case n == cap(c.lines) && n < 8:
+			l := make([]string, n, min(8, max)) // then within 8
+			copy(l, c.lines)
+			c.lines = l
 		}
 		c.lines = append(c.lines, raw)
 		return
@@ -967,39 +1012,56 @@ func (c *conn) addMethod(method string) {
 	}
 }
 
-// methodList is the methods tried, for an event.
+// methodList is the methods tried, for an event. A list of one common
+// method is shared (events are read, never changed).
 func (c *conn) methodList() []string {
-	if c.methods == "" {
+	switch c.methods {
+	case "":
 		return nil
+	case "password":
+		return onlyPassword
+	case "publickey":
+		return onlyPublickey
+	case "keyboard-interactive/pam":
+		return onlyKbdPAM
+	case "none":
+		return onlyNone
 	}
 	return strings.Split(c.methods, " ")
 }
 
-// knownClients remembers which addresses logged in successfully, per host,
+var (
+	onlyPassword  = []string{"password"}
+	onlyPublickey = []string{"publickey"}
+	onlyKbdPAM    = []string{"keyboard-interactive/pam"}
+	onlyNone      = []string{"none"}
+)
+
+// knownClients remembers which addresses logged in successfully on a host,
 // for the host-key inference. It holds at most about max entries: two
 // generations, the older dropped when the newer fills.
 type knownClients struct {
-	cur, old map[knownKey]struct{}
+	cur, old map[string]struct{}
 	max      int
 }
 
-type knownKey struct{ host, ip string }
+// knownMax bounds the addresses remembered per host.
+const knownMax = 1 << 16
 
-func newKnownClients(max int) knownClients {
-	return knownClients{cur: map[knownKey]struct{}{}, old: map[knownKey]struct{}{}, max: max}
-}
+func newKnownClients(max int) knownClients { return knownClients{max: max} }
 
-func (k *knownClients) add(host, ip string) {
-	key := knownKey{host, ip}
-	k.cur[key] = struct{}{}
+func (k *knownClients) add(ip string) {
+	if k.cur == nil {
+		k.cur = map[string]struct{}{}
+	}
+	k.cur[ip] = struct{}{}
 	if len(k.cur) >= k.max/2 {
-		k.old, k.cur = k.cur, map[knownKey]struct{}{}
+		k.old, k.cur = k.cur, map[string]struct{}{}
 	}
 }
 
-func (k *knownClients) has(host, ip string) bool {
-	key := knownKey{host, ip}
-	_, a := k.cur[key]
-	_, b := k.old[key]
+func (k *knownClients) has(ip string) bool {
+	_, a := k.cur[ip]
+	_, b := k.old[ip]
 	return a || b
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,4 +236,29 @@ func addrIn(line, ip string) bool {
 		}
 	}
 	return false
+}
+
+// canonAddr's IPv4 shortcut agrees with net/netip on what is canonical.
+func TestCanonIPv4(t *testing.T) {
+	for _, s := range []string{"1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.0.1", "192.168.100.200",
+		"01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ",
+		"::1", "::ffff:1.2.3.4", "a.b.c.d", "999.1.1.1", "1.2.3.-4", "0.00.0.0", "100.200.250.255"} {
+		a, err := netip.ParseAddr(s)
+		want := err == nil && a.Is4() && a.String() == s
+		if got := canonIPv4(s); got != want {
+			t.Errorf("canonIPv4(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzCanonIPv4(f *testing.F) {
+	for _, s := range []string{"1.2.3.4", "01.2.3.4", "255.255.255.255", "::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := netip.ParseAddr(s)
+		if want := err == nil && a.Is4() && a.String() == s; canonIPv4(s) != want {
+			t.Fatalf("canonIPv4(%q) = %v, want %v", s, !want, want)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -15,14 +16,26 @@ import (
 // daemon saves it together with its input positions (file offsets,
 // journal cursor) and resumes exactly where it stopped.
 type State struct {
-	Now       time.Time   `json:"now"`
-	LastSweep time.Time   `json:"last_sweep,omitempty"` // the clock's last sweep: the next comes sweepEvery later
-	Conns     []ConnState `json:"conns"`
-	Known     []Known     `json:"known"`
+	// Now is the latest of the hosts' clocks. A state saved before Hosts
+	// existed had one clock for every host: Now and LastSweep.
+	Now       time.Time `json:"now"`
+	LastSweep time.Time `json:"last_sweep,omitempty"`
+	// Hosts are the hosts' clocks (clock.go), in the order of their names.
+	Hosts []HostClock `json:"hosts,omitempty"`
+	Conns []ConnState `json:"conns"`
+	Known []Known     `json:"known"`
 	// Relay lists the hosts whose sshd relays pre-auth lines with
 	// " [preauth]" (OpenSSH 5.9+), as seen in their lines.
 	Relay []string `json:"relay,omitempty"`
 	Stats Stats    `json:"stats"`
+}
+
+// HostClock is one host's clock: the latest time of its lines (or of an
+// Advance), and its last sweep (the next comes sweepEvery later).
+type HostClock struct {
+	Host      string    `json:"host"`
+	Now       time.Time `json:"now"`
+	LastSweep time.Time `json:"last_sweep,omitempty"`
 }
 
 // Known is an address that authenticated successfully on a host.
@@ -74,23 +87,30 @@ type ConnState struct {
 
 // State returns a copy of the Machine's state.
 func (m *Machine) State() State {
-	st := State{Now: m.now, LastSweep: m.lastSweep, Stats: m.Stats()}
+	st := State{Stats: m.Stats()}
 	for c := m.live.head; c != nil; c = c.next {
 		st.Conns = append(st.Conns, c.state())
 	}
-	for _, c := range m.dead {
-		st.Conns = append(st.Conns, c.state())
-	}
-	for _, c := range m.family.held {
-		st.Conns = append(st.Conns, c.state())
-	}
-	for h := range m.family.relay {
-		st.Relay = append(st.Relay, h)
-	}
-	slices.Sort(st.Relay)
-	for _, gen := range []map[knownKey]struct{}{m.known.old, m.known.cur} {
-		for k := range gen {
-			st.Known = append(st.Known, Known{Host: k.host, IP: k.ip})
+	for _, h := range m.byName() {
+		st.Hosts = append(st.Hosts, HostClock{Host: h.name, Now: h.now, LastSweep: h.lastSweep})
+		if h.now.After(st.Now) {
+			st.Now = h.now
+		}
+		for _, c := range h.dead {
+			st.Conns = append(st.Conns, c.state())
+		}
+		for _, c := range h.held {
+			st.Conns = append(st.Conns, c.state())
+		}
+		if h.relay {
+			st.Relay = append(st.Relay, h.name)
+		}
+		for _, gen := range []map[string]struct{}{h.known.old, h.known.cur} {
+			// Older first (Restore keeps the newer), each sorted: the same
+			// Machine saves the same state.
+			for _, ip := range slices.Sorted(maps.Keys(gen)) {
+				st.Known = append(st.Known, Known{Host: h.name, IP: ip})
+			}
 		}
 	}
 	return st
@@ -99,10 +119,6 @@ func (m *Machine) State() State {
 // Restore replaces the Machine's state with st (from State, possibly of
 // another process).
 func (m *Machine) Restore(st State) {
-	m.now, m.lastSweep = st.Now, st.LastSweep
-	if m.lastSweep.IsZero() {
-		m.lastSweep = st.Now // a state saved before LastSweep existed
-	}
 	m.stats = st.Stats
 	if m.stats.ByCause == nil {
 		m.stats.ByCause = map[cause.Cause]int64{}
@@ -110,20 +126,35 @@ func (m *Machine) Restore(st State) {
 	m.byPID = newConnIndex[pidKey]()
 	m.byAddr = newConnIndex[addrKey]()
 	m.live = connList{}
-	m.deadlines = nil
-	m.dead = nil
-	m.family = newFamily()
-	for _, h := range st.Relay {
-		m.family.relay[h] = true
+	m.hosts, m.hostList, m.hostsSorted, m.lastHost = map[string]*hostState{}, nil, false, nil
+	for _, hc := range st.Hosts {
+		h := m.host(hc.Host)
+		h.now, h.lastSweep = hc.Now, hc.LastSweep
+	}
+	// A state saved with one clock for every host: each host it names
+	// starts from that clock.
+	old := st.Hosts == nil
+	clock := func(name string) *hostState {
+		h := m.host(name)
+		if old && h.now.IsZero() {
+			h.now, h.lastSweep = st.Now, st.LastSweep
+			if h.lastSweep.IsZero() {
+				h.lastSweep = st.Now // a state saved before LastSweep existed
+			}
+		}
+		return h
+	}
+	for _, name := range st.Relay {
+		clock(name).relay = true
 	}
 	var live []*conn
 	for _, cs := range st.Conns {
-		c := m.restoreConn(cs)
+		c := m.restoreConn(clock(cs.Host), cs)
 		switch {
 		case c.ended && c.orphan:
-			m.family.held = append(m.family.held, c)
+			c.h.held = append(c.h.held, c)
 		case c.ended:
-			m.dead = append(m.dead, c)
+			c.h.dead = append(c.h.dead, c)
 		default:
 			live = append(live, c) // saved least recently active first
 			m.live.pushBack(c)
@@ -131,35 +162,45 @@ func (m *Machine) Restore(st State) {
 	}
 	// Ended connections expire in end order.
 	byEnd := func(a, b *conn) int { return a.last.Compare(b.last) }
-	slices.SortStableFunc(m.dead, byEnd)
-	slices.SortStableFunc(m.family.held, byEnd)
+	for _, h := range m.hostList {
+		slices.SortStableFunc(h.dead, byEnd)
+		slices.SortStableFunc(h.held, byEnd)
+	}
 	// A pid or address used by several connections (reused) belongs to
 	// the open one, else to the one that ended last: register in that
 	// order.
-	for _, list := range [][]*conn{m.dead, m.family.held, live} {
-		for _, c := range list {
-			for _, pid := range c.allPIDs() {
-				m.byPID.set(pidKey{m.hid(c.host), int32(pid), c.client}, c)
-			}
-			if c.port >= 0 {
-				m.byAddr.set(addrKey{m.hid(c.host), c.port, c.ip}, c)
-			}
+	register := func(c *conn) {
+		for _, pid := range c.allPIDs() {
+			m.byPID.set(newPIDKey(c.h.id, int32(pid), c.client), c)
 		}
+		if c.port >= 0 {
+			m.byAddr.set(addrKey{c.h.id, c.port, c.ip}, c)
+		}
+	}
+	for _, h := range m.hostList {
+		for _, c := range h.dead {
+			register(c)
+		}
+		for _, c := range h.held {
+			register(c)
+		}
+	}
+	for _, c := range live {
+		register(c)
 	}
 	// Deadlines are not saved: they follow from start, last line and the
 	// options.
 	for _, c := range live {
 		m.watch(c)
 	}
-	m.known = newKnownClients(m.known.max)
 	for _, k := range st.Known {
-		m.known.add(k.Host, k.IP)
+		clock(k.Host).known.add(k.IP)
 	}
 }
 
 func (c *conn) state() ConnState {
 	s := ConnState{
-		Host: c.host, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.allPIDs()[1:], Client: c.client,
+		Host: c.h.name, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.allPIDs()[1:], Client: c.client,
 		IP: c.ip, Remote: c.remote(), Port: int(c.port), User: c.user, Start: c.start, Last: c.last, Prec: c.prec,
 		Authed: c.authed, Attempted: c.attempted, StartUnknown: c.startUnknown(),
 		Failures: int(c.failures), Methods: c.methodList(), Lines: c.lines, Dropped: int(c.dropped),
@@ -201,9 +242,9 @@ func (m *Machine) restoreSaid(s [4]string) said {
 	return said{r: r, detail: s[2]}
 }
 
-func (m *Machine) restoreConn(s ConnState) *conn {
+func (m *Machine) restoreConn(h *hostState, s ConnState) *conn {
 	c := &conn{
-		host: s.Host, from: m.origin(s.Program, s.Source), pid: s.PID, client: s.Client,
+		h: h, from: m.origin(s.Program, s.Source), pid: s.PID, client: s.Client,
 		ip: s.IP, port: int32(s.Port), user: s.User, start: s.Start, last: s.Last, prec: s.Prec,
 		authed: s.Authed, attempted: s.Attempted, authSeen: !s.StartUnknown,
 		failures: int32(s.Failures), methods: strings.Join(s.Methods, " "), lines: s.Lines, dropped: int32(s.Dropped),

@@ -185,8 +185,74 @@ func TestAdvance(t *testing.T) {
 		if len(evs) != 3 {
 			t.Fatalf("restore=%v: a line after the linger was absorbed: %d events", restore, len(evs))
 		}
-		if open := slices.Collect(m.OpenEvents()); len(open) != 1 || open[0].User != "alice" || m.deadlines.len() != 0 {
-			t.Fatalf("restore=%v: open %+v, %d deadlines", restore, open, m.deadlines.len())
+		if open := slices.Collect(m.OpenEvents()); len(open) != 1 || open[0].User != "alice" || m.host("srv").deadlines.len() != 0 {
+			t.Fatalf("restore=%v: open %+v, %d deadlines", restore, open, m.host("srv").deadlines.len())
+		}
+	}
+}
+
+// Every host has its own clock: lines of a host whose time runs far ahead
+// (a source stamped ahead of the others, in a central syslog or an agent
+// following several sources) end none of another host's connections, in
+// one run and across a saved state; Advance moves every host's clock but a
+// host ahead of it keeps its own.
+func TestHostClocks(t *testing.T) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, restore := range []bool{false, true} {
+		var evs []*Event
+		emit := func(ev *Event) { evs = append(evs, ev) }
+		m, _ := New(rs, Options{LoginGraceTime: 20 * time.Second}, emit)
+		feedAll(m,
+			// srv: a probe says the peer is gone, its end line comes later;
+			// a login attempt goes on after a long pause.
+			"Nov 23 10:00:00 srv sshd[500]: error: kex_exchange_identification: Connection closed by remote host",
+			"Nov 23 10:00:00 srv sshd[501]: Invalid user bob from 203.0.113.9 port 40100",
+			// ahead: an hour ahead of srv, with a connection of its own.
+			"Nov 23 11:00:00 ahead sshd[900]: Invalid user eve from 198.51.100.4 port 50100",
+			"Nov 23 11:00:01 ahead sshd[901]: Connection closed by 198.51.100.5 port 50101 [preauth]")
+		if restore {
+			b, _ := json.Marshal(m.State())
+			var st State
+			if err := json.Unmarshal(b, &st); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Hosts) != 2 || st.Hosts[0].Host != "ahead" || st.Hosts[1].Host != "srv" ||
+				st.Hosts[1].Now.Hour() != 10 || st.Hosts[0].Now.Hour() != 11 {
+				t.Fatalf("saved clocks: %+v", st.Hosts)
+			}
+			m, _ = New(rs, Options{LoginGraceTime: 20 * time.Second}, emit)
+			m.Restore(st)
+		}
+		feedAll(m,
+			"Nov 23 11:00:30 ahead sshd[902]: Connection closed by 198.51.100.6 port 50102 [preauth]",
+			"Nov 23 10:00:00 srv sshd[500]: Connection closed by 192.0.2.7 port 40099",
+			"Nov 23 10:00:10 srv sshd[501]: Failed password for invalid user bob from 203.0.113.9 port 40100 ssh2",
+			"Nov 23 10:00:11 srv sshd[501]: Connection closed by invalid user bob 203.0.113.9 port 40100 [preauth]")
+		var got []string
+		for _, ev := range evs {
+			got = append(got, fmt.Sprintf("%s %d %s %d", ev.Host, ev.PID, ev.Cause, len(ev.Lines)))
+		}
+		// ahead's 900 is silent past its grace time by ahead's clock (the
+		// line at 11:00:30): a grace timeout, ended before 902's event.
+		want := []string{"ahead 901 probe 1", "ahead 900 grace_timeout 1", "ahead 902 probe 1",
+			"srv 500 probe 2", "srv 501 auth_failure 3"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("restore=%v: events\n got %q\nwant %q", restore, got, want)
+		}
+		// The wall clock passes srv's time, not ahead's.
+		feedAll(m,
+			"Nov 23 10:00:20 srv sshd[502]: Invalid user mallory from 203.0.113.10 port 40200",
+			"Nov 23 11:00:40 ahead sshd[903]: Invalid user trudy from 198.51.100.7 port 50103")
+		evs = nil
+		m.Advance(time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC))
+		if len(evs) != 1 || evs[0].PID != 502 || evs[0].Cause != "grace_timeout" {
+			t.Fatalf("restore=%v: after Advance: %+v", restore, evs)
+		}
+		if open := slices.Collect(m.OpenEvents()); len(open) != 1 || open[0].PID != 903 {
+			t.Fatalf("restore=%v: open %+v", restore, open)
 		}
 	}
 }

@@ -106,6 +106,28 @@ type Rule struct {
 	Programs []string `yaml:"-"` // from the file
 	File     string   `yaml:"-"` // where it was defined
 	pat      *pattern
+	// rank and rankPre are the ranks of Cause and of the cause before
+	// authentication, plus one (zero: not compiled; Rank looks them up).
+	rank, rankPre int8
+}
+
+// Rank is the rank (cause.Cause.Rank) of the cause the rule gives a
+// connection that did (or did not) authenticate: -1 for none.
+func (r *Rule) Rank(authed bool) int {
+	if r.rank == 0 {
+		return r.causeFor(authed).Rank()
+	}
+	if !authed {
+		return int(r.rankPre) - 1
+	}
+	return int(r.rank) - 1
+}
+
+func (r *Rule) causeFor(authed bool) cause.Cause {
+	if !authed && r.CausePreauth != "" {
+		return r.CausePreauth
+	}
+	return r.Cause
 }
 
 type file struct {
@@ -125,6 +147,74 @@ type Set struct {
 type Group struct {
 	byWord map[string][]*Rule
 	wild   []*Rule // rules whose text starts with a field
+	// The same lists split by the suffix a message has: the rules that
+	// may match a message with " [preauth]" (pre) and one without (plain).
+	words     wordTable
+	wildLists suffixLists
+}
+
+// wordTable finds the rules of a message's first word: an open-addressing
+// table with a cheap hash (a Go map's hash cost a tenth of matching).
+type wordTable struct {
+	slots []wordSlot // a power of two, at most half full
+}
+
+type wordSlot struct {
+	word  string
+	lists *suffixLists
+}
+
+func wordHash(w string) uint {
+	n := len(w)
+	return uint(n)*0x9e3779b1 ^ uint(w[0])<<7 ^ uint(w[n-1])<<3 ^ uint(w[n/2])
+}
+
+func newWordTable(m map[string]*suffixLists) wordTable {
+	size := 8
+	for size < 2*len(m) {
+		size *= 2
+	}
+	t := wordTable{slots: make([]wordSlot, size)}
+	for w, l := range m {
+		for i := wordHash(w); ; i++ {
+			if s := &t.slots[i&uint(size-1)]; s.lists == nil {
+				s.word, s.lists = w, l
+				break
+			}
+		}
+	}
+	return t
+}
+
+func (t *wordTable) get(w string) *suffixLists {
+	if len(w) == 0 || len(t.slots) == 0 {
+		return nil
+	}
+	mask := uint(len(t.slots) - 1)
+	for i := wordHash(w); ; i++ {
+		s := &t.slots[i&mask]
+		if s.lists == nil {
+			return nil
+		}
+		if s.word == w {
+			return s.lists
+		}
+	}
+}
+
+type suffixLists struct{ pre, plain []*Rule }
+
+func splitBySuffix(list []*Rule) *suffixLists {
+	var l suffixLists
+	for _, r := range list {
+		if r.Suffix != "none" {
+			l.pre = append(l.pre, r)
+		}
+		if r.Suffix != "preauth" {
+			l.plain = append(l.plain, r)
+		}
+	}
+	return &l
 }
 
 // Load reads the embedded default rules, then every *.yaml file of each
@@ -257,6 +347,14 @@ func NewSet(rs []*Rule) (*Set, error) {
 			g.byWord[w] = mergeByPriority(s.Rules, list, g.wild)
 		}
 	}
+	for _, g := range s.groups {
+		words := make(map[string]*suffixLists, len(g.byWord))
+		for w, list := range g.byWord {
+			words[w] = splitBySuffix(list)
+		}
+		g.words = newWordTable(words)
+		g.wildLists = *splitBySuffix(g.wild)
+	}
 	return s, nil
 }
 
@@ -300,6 +398,7 @@ func (r *Rule) compile() error {
 		return err
 	}
 	r.pat = p
+	r.rank, r.rankPre = int8(r.causeFor(true).Rank()+1), int8(r.causeFor(false).Rank()+1)
 	if r.Action == "" {
 		r.Action = Note
 	}
@@ -423,18 +522,28 @@ func (s *Set) Match(program, msg string, m *Match) bool {
 // " [preauth]".
 func splitMessage(msg string, m *Match) (body string, preauth bool) {
 	body = msg
-	if strings.HasSuffix(body, " [preauth]") {
-		body, preauth = body[:len(body)-len(" [preauth]")], true
-	} else if strings.HasSuffix(body, " [postauth]") {
-		body = body[:len(body)-len(" [postauth]")]
+	if n := len(body); n > 0 && body[n-1] == ']' { // most messages end otherwise
+		if strings.HasSuffix(body, " [preauth]") {
+			body, preauth = body[:n-len(" [preauth]")], true
+		} else if strings.HasSuffix(body, " [postauth]") {
+			body = body[:n-len(" [postauth]")]
+		}
 	}
 	m.Level = ""
-	if strings.HasPrefix(body, "error: ") {
-		body, m.Level = body[len("error: "):], "error"
-	} else if strings.HasPrefix(body, "fatal: ") {
-		body, m.Level = body[len("fatal: "):], "fatal"
+	if len(body) == 0 {
+		return body, preauth
 	}
-	if strings.HasPrefix(body, "[ID ") { // Solaris: "[ID 800047 auth.info] msg"
+	switch body[0] {
+	case 'e':
+		if strings.HasPrefix(body, "error: ") {
+			body, m.Level = body[len("error: "):], "error"
+		}
+	case 'f':
+		if strings.HasPrefix(body, "fatal: ") {
+			body, m.Level = body[len("fatal: "):], "fatal"
+		}
+	}
+	if len(body) > 0 && body[0] == '[' && strings.HasPrefix(body, "[ID ") { // Solaris: "[ID 800047 auth.info] msg"
 		if i := strings.Index(body, "] "); i > 0 {
 			body = body[i+2:]
 		}
@@ -447,23 +556,17 @@ func (g *Group) Match(msg string, m *Match) bool {
 	m.Rule = nil
 	body, preauth := splitMessage(msg, m)
 	m.Body, m.Preauth = body, preauth
-	list := g.wild
+	lists := &g.wildLists
 	if i := strings.IndexByte(body, ' '); i > 0 {
-		if l, ok := g.byWord[body[:i]]; ok {
-			list = l
+		if l := g.words.get(body[:i]); l != nil {
+			lists = l
 		}
 	}
+	list := lists.plain
+	if preauth {
+		list = lists.pre
+	}
 	for _, r := range list {
-		switch r.Suffix {
-		case "preauth":
-			if !m.Preauth {
-				continue
-			}
-		case "none":
-			if m.Preauth {
-				continue
-			}
-		}
 		if r.pat.match(body, &m.Fields) {
 			m.Rule = r
 			return true

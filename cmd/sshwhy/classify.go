@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +51,9 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 			if explain {
 				opt.explain = &explainer{}
 			}
+			// Both sinks copy what they keep; the cores beyond the first
+			// read and match, and write, beside the classifier.
+			opt.reuse, opt.parallel = true, runtime.GOMAXPROCS(0) > 1
 			return runClassify(cmd, args, opt, format, showUnmatched)
 		},
 	}
@@ -74,8 +79,9 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	switch format {
 	case "json":
 		buf := make([]byte, 0, 4096)
+		var enc classify.Encoder
 		sink = func(ev *classify.Event) error {
-			buf = appendEvent(buf[:0], ev, opt.explain)
+			buf = appendEvent(buf[:0], ev, opt.explain, &enc)
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err
@@ -101,18 +107,53 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	return nil
 }
 
-// tuneGC trades memory the classifier does not need for speed: its live
-// heap is only the open connections, so the collector may let garbage grow
-// to 10x that, under a soft limit that keeps RSS flat. The GOGC and
-// GOMEMLIMIT environment variables still win.
+// tuneGC trades memory the classifier does not need for speed. Its live
+// heap is the open connections; the rest of what it allocates (lines,
+// events) is garbage at once. A GOGC of 1000 makes collections rare while
+// the live heap is small. A soft memory limit of the live heap plus a
+// headroom (a quarter of it, at least gcHeadroom), set again after every
+// collection, keeps RSS near the live heap when it is large (a million
+// open sessions) without the collector running back to back, as a fixed
+// limit below the live heap made it (docs/benchmarks-scaling.md). The
+// GOGC and GOMEMLIMIT environment variables still win. These settings
+// are the process's: only `sshwhy classify` makes them (the agent and
+// index keep Go's defaults).
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(160 << 20)
+		debug.SetMemoryLimit(gcHeadroom)
+		followLiveHeap()
 	}
 }
+
+// gcHeadroom is the least memory the classifier's garbage may take
+// beyond the live heap.
+const gcHeadroom = 128 << 20
+
+// followLiveHeap sets the soft memory limit from the live heap after
+// every collection: a cleanup of an object dropped at once runs after
+// the next collection, reads the live heap and arms itself again.
+func followLiveHeap() {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var arm func()
+	arm = func() {
+		runtime.AddCleanup(&gcToken{}, func(struct{}) {
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 {
+				live := int64(sample[0].Value.Uint64())
+				debug.SetMemoryLimit(live + max(gcHeadroom, live/4))
+			}
+			arm()
+		}, struct{}{})
+	}
+	arm()
+}
+
+// gcToken is an object whose collection says a GC cycle ran (it holds a
+// pointer, so it is not combined with other small objects).
+type gcToken struct{ _ *int }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -24,10 +24,15 @@ func (x *explainer) remedy(ev *classify.Event) string {
 	return report.Remedy(ev, x.cfg)
 }
 
-// appendEvent appends ev's JSON, with "remedy" when x is set.
-func appendEvent(b []byte, ev *classify.Event, x *explainer) []byte {
+// appendEvent appends ev's JSON (through enc when given), with "remedy"
+// when x is set.
+func appendEvent(b []byte, ev *classify.Event, x *explainer, enc *classify.Encoder) []byte {
 	start := len(b)
-	b = classify.AppendJSON(b, ev)
+	if enc != nil {
+		b = enc.AppendJSON(b, ev)
+	} else {
+		b = classify.AppendJSON(b, ev)
+	}
 	if x == nil {
 		return b
 	}

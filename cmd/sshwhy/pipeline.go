@@ -37,9 +37,11 @@ type pipelineOptions struct {
 	// report keep them per day: package unmatched).
 	record func(*ingest.Line)
 	// explain, when set, adds remedies to the output (--explain).
-	explain *explainer
-	flags   *pflag.FlagSet
-	open    bool // also pass the connections still open at the end to the sink (Event.Open)
+	explain  *explainer
+	flags    *pflag.FlagSet
+	open     bool // also pass the connections still open at the end to the sink (Event.Open)
+	parallel bool // pipeline.Config.Parallel
+	reuse    bool // the sink keeps no event: classify.Options.ReuseEvents
 }
 
 func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
@@ -102,9 +104,10 @@ func (o *pipelineOptions) newPipeline(sinks ...pipeline.Sink) (*pipeline.Pipelin
 	}
 	cfg := pipeline.Config{
 		Rules:    rs,
-		Classify: classify.Options{LoginGraceTime: o.loginGraceTime()},
+		Classify: classify.Options{LoginGraceTime: o.loginGraceTime(), ReuseEvents: o.reuse},
 		Program:  o.program,
 		Sinks:    sinks,
+		Parallel: o.parallel,
 	}
 	if w, record := o.unmatched, o.record; w != nil || record != nil {
 		cfg.Unmatched = func(l *ingest.Line) {

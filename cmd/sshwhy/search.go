@@ -226,7 +226,7 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 	case "json":
 		buf := make([]byte, 0, 4096)
 		write = func(ev *classify.Event) error {
-			buf = appendEvent(buf[:0], ev, fl.explainer())
+			buf = appendEvent(buf[:0], ev, fl.explainer(), nil)
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err

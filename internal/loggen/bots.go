@@ -29,6 +29,18 @@ var campaignWeights = []float64{
 	campStall:     0.05,
 }
 
+// denseWeights are the shares with Config.Dense: short connections only
+// (one password per brute-force connection, probes, old clients), so that a
+// connection ends every 4 to 5 lines.
+var denseWeights = []float64{
+	campBrute:     0.60,
+	campProbe:     0.30,
+	campNegotiate: 0.10,
+	campKeyscan:   0,
+	campBurst:     0,
+	campStall:     0,
+}
+
 // meanCampaignConns approximates the connections per campaign, to turn
 // Config.Rate (connections per second) into campaigns per second.
 const meanCampaignConns = 14.0
@@ -109,6 +121,9 @@ func (g *generator) newCampaign(kind campKind, h *host) *campaign {
 			}
 		}
 		c.attempts = []int{1, 1, 1, 1, 1, 1, 2, 3, maxAuthTries, maxAuthTries}[g.rng.IntN(10)]
+		if g.cfg.Dense {
+			c.attempts = 1
+		}
 		c.end = endStyle(g.pick([]float64{0.45, 0.50, 0.05}))
 	case campProbe:
 		c.left = 1 + g.rng.IntN(3)

@@ -80,6 +80,12 @@ type Config struct {
 	// of their own ("bastion1"): 2*Open lines before the Lines lines, which
 	// are the same bytes whatever Open is. For benchmarks of the open set.
 	Open int
+	// Dense makes the bots' connections short (one password per
+	// brute-force connection, probes, old clients' negotiation failures;
+	// no bursts, scans or stalls): with Noise and Users 0, a connection
+	// ends every 4 to 5 lines, each event with its evidence. For
+	// benchmarks of event-dense logs.
+	Dense bool
 }
 
 // DefaultConfig returns the configuration of the 10-million-line benchmark

@@ -381,3 +381,22 @@ func TestOpenSessions(t *testing.T) {
 		t.Fatal("the lines after the open sessions differ from a log without them")
 	}
 }
+
+// TestDense checks the event-dense mix: a connection ends every 4 to 5
+// lines, every line is sshd's, and no long connection (burst, stall) is
+// among them.
+func TestDense(t *testing.T) {
+	cfg := testConfig(30000)
+	cfg.Dense, cfg.Noise, cfg.Users = true, 0, 0
+	_, truth := generate(t, cfg)
+	per := float64(cfg.Lines) / float64(len(truth))
+	if per < 4 || per > 5 {
+		t.Errorf("%.2f lines per connection, want 4 to 5", per)
+	}
+	for _, r := range truth {
+		switch r.Cause {
+		case causeRateLimited, causeGraceTimeout, causeUserLogout:
+			t.Fatalf("a %s connection in the dense mix: %+v", r.Cause, r)
+		}
+	}
+}
