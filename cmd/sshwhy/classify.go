@@ -11,6 +11,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rivo/uniseg"
@@ -65,7 +66,7 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 }
 
 func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format string, showUnmatched bool) error {
-	tuneGC()
+	defer tuneGC()()
 	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
 		if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -117,14 +118,23 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 // limit below the live heap made it (docs/benchmarks-scaling.md). The
 // GOGC and GOMEMLIMIT environment variables still win. These settings
 // are the process's: only `sshwhy classify` makes them (the agent and
-// index keep Go's defaults).
-func tuneGC() {
+// index keep Go's defaults), and the returned function puts the old ones
+// back when the command is done.
+func tuneGC() (restore func()) {
+	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(gc)
+	var stop atomic.Bool
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(gcHeadroom)
-		followLiveHeap()
+		followLiveHeap(&stop)
+	}
+	return func() {
+		stop.Store(true)
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
 	}
 }
 
@@ -135,11 +145,15 @@ const gcHeadroom = 128 << 20
 // followLiveHeap sets the soft memory limit from the live heap after
 // every collection: a cleanup of an object dropped at once runs after
 // the next collection, reads the live heap and arms itself again.
-func followLiveHeap() {
+// It stops once stop is set.
+func followLiveHeap(stop *atomic.Bool) {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	var arm func()
 	arm = func() {
 		runtime.AddCleanup(&gcToken{}, func(struct{}) {
+			if stop.Load() {
+				return
+			}
 			metrics.Read(sample)
 			if sample[0].Value.Kind() == metrics.KindUint64 {
 				live := int64(sample[0].Value.Uint64())
