@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sshwhy/sshwhy/checkpoint"
 	"github.com/sshwhy/sshwhy/classify"
@@ -16,6 +19,7 @@ import (
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/pipeline"
 	"github.com/sshwhy/sshwhy/rules"
+	"github.com/sshwhy/sshwhy/unmatched"
 )
 
 // CheckpointName is the checkpoint's file in the data directory, shared
@@ -29,7 +33,9 @@ type Options struct {
 	// as "READY=1"); nil: nobody listens.
 	Notify func(state string)
 	// Sinks are written to besides the index (a fleet sink): they flush
-	// before every checkpoint and close when the agent stops.
+	// before every checkpoint and close when the agent stops. A sink that
+	// is a prometheus.Collector exports its metrics from the agent's
+	// registry (/metrics).
 	Sinks []pipeline.Sink
 }
 
@@ -77,7 +83,15 @@ func New(cfg Config, opt Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, opt: opt, log: opt.Log, metrics: newMetrics(), rules: rs,
+	m := newMetrics()
+	for _, s := range opt.Sinks {
+		if c, ok := s.(prometheus.Collector); ok {
+			if err := m.reg.Register(c); err != nil {
+				return nil, fmt.Errorf("metrics of a sink: %w", err)
+			}
+		}
+	}
+	return &Agent{cfg: cfg, opt: opt, log: opt.Log, metrics: m, rules: rs,
 		openReq: make(chan chan []*classify.Event)}, nil
 }
 
@@ -107,12 +121,18 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	unmatched := a.metrics.unmatched
+	count := a.metrics.unmatched
+	rec := unmatched.NewRecorder() // the sshd lines no rule knows, per day, for the report
+	sinks := append([]pipeline.Sink{indexSink{w}, a.metrics.sink()}, a.opt.Sinks...)
+	sinks = append(sinks, rec.Sink(a.cfg.Data))
 	p, err := pipeline.New(pipeline.Config{
-		Rules:     a.rules,
-		Classify:  classify.Options{LoginGraceTime: a.cfg.LoginGraceTime.Duration},
-		Sinks:     append([]pipeline.Sink{indexSink{w}, a.metrics.sink()}, a.opt.Sinks...),
-		Unmatched: func(*ingest.Line) { unmatched.Inc() },
+		Rules:    a.rules,
+		Classify: classify.Options{LoginGraceTime: a.cfg.LoginGraceTime.Duration},
+		Sinks:    sinks,
+		Unmatched: func(l *ingest.Line) {
+			count.Inc()
+			rec.Add(l)
+		},
 	})
 	if err != nil {
 		return err
@@ -130,7 +150,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.mu.Lock()
 	a.status = Status{Started: time.Now(), Sources: map[string]SrcStat{}}
 	a.mu.Unlock()
-	srv, err := a.serve(w.Reader()) // searches through the writer's shards
+	search := w.Reader() // searches through the writer's shards, concurrently with writing
+	srv, err := a.serve(search)
 	if err != nil {
 		return err
 	}
@@ -157,7 +178,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.log.Info("following", "sources", names, "data", escape.Terminal(a.cfg.Data))
 	a.notify("READY=1\nSTATUS=following " + fmt.Sprint(names))
 
-	loop := &loop{a: a, p: p, w: w, srcs: srcs, cpPath: cpPath, last: time.Now()}
+	loop := &loop{a: a, p: p, w: w, srcs: srcs, cpPath: cpPath, last: time.Now(), report: a.newReporter(search)}
 	return loop.run(ctx, ch)
 }
 
@@ -172,6 +193,7 @@ type loop struct {
 	last   time.Time // wall time of the last line fed
 	events int64     // events emitted at the last commit
 	day    time.Time // UTC day of the last commit
+	report *reporter // nil without a schedule
 }
 
 func (l *loop) run(ctx context.Context, ch <-chan item) error {
@@ -213,9 +235,10 @@ func (l *loop) run(ctx context.Context, ch <-chan item) error {
 				a.status.Sources[s.name] = SrcStat{Lines: lines[i], LastLine: lastTime[i]}
 			}
 			a.mu.Unlock()
+			l.report.tick(ctx, now)
 			a.notify("WATCHDOG=1")
 		case reply := <-a.openReq:
-			reply <- l.p.Machine().OpenEvents()
+			reply <- slices.Collect(l.p.Machine().OpenEvents())
 		case <-ctx.Done():
 			a.notify("STOPPING=1")
 			err := l.commit(time.Now())
@@ -311,6 +334,11 @@ func (a *Agent) Status() Status {
 // indexSink writes events into the index.
 type indexSink struct{ w *index.Writer }
 
-func (s indexSink) Write(e *classify.Event) error { return s.w.Add(e) }
-func (s indexSink) Flush() error                  { return s.w.Flush() }
-func (s indexSink) Close() error                  { return nil }
+func (s indexSink) Write(e *classify.Event) error {
+	if e.Open {
+		return nil // open connections live in the checkpoint until they end
+	}
+	return s.w.Add(e)
+}
+func (s indexSink) Flush() error { return s.w.Flush() }
+func (s indexSink) Close() error { return nil }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/sshwhy/sshwhy/report"
 )
 
 // DefaultConfigPath is where the agent looks for its configuration.
@@ -60,6 +61,20 @@ type Config struct {
 	// (instead of from its end); later runs resume from the checkpoint.
 	FromStart bool   `toml:"from_start"`
 	LogLevel  string `toml:"log_level"` // debug, info, warn, error
+
+	// Ship lists the VictoriaLogs servers the events also go to
+	// ("victorialogs=http://HOST:9428"), through a spool per server under
+	// the data directory; the sinks are opened by the caller and handed
+	// to the agent in Options.Sinks.
+	Ship         []string `toml:"ship"`
+	ShipAuthFile string   `toml:"ship_auth_file"` // credentials file (user=/password= or token=)
+	ShipCA       string   `toml:"ship_ca"`        // CA certificates (PEM) for https
+	SpoolMax     string   `toml:"spool_max"`      // most bytes spooled per server ("1GiB")
+	ShipCompress bool     `toml:"ship_compress"`  // zstd batches
+
+	// Report, when set ([report] table), makes the daily report on a
+	// schedule: see report.Schedule. Off by default.
+	Report *report.Schedule `toml:"report"`
 
 	path string // the file it was read from
 }
@@ -110,6 +125,11 @@ func LoadConfig(path string, missingOK bool) (Config, error) {
 			keys[i] = k.String()
 		}
 		return Config{}, fmt.Errorf("config %s: unknown setting(s) %s", path, strings.Join(keys, ", "))
+	}
+	if c.Report != nil {
+		if err := c.Report.Validate(); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	c.path = path
 	return c, nil

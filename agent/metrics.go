@@ -55,7 +55,7 @@ func newMetrics() *metrics {
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sshwhy_errors_total",
-			Help: "Errors, by kind (source, commit, api).",
+			Help: "Errors, by kind (source, commit, api, report).",
 		}, []string{"kind"}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sshwhy_open_connections",
@@ -68,7 +68,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.ends, m.sessions, m.lines, m.unmatched, m.lag, m.batch, m.errors, m.open, m.commitTS,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, kind := range []string{"source", "commit", "api"} {
+	for _, kind := range []string{"source", "commit", "api", "report"} {
 		m.errors.WithLabelValues(kind) // exported at 0 from the start
 	}
 	return m

@@ -88,6 +88,9 @@ func (a *Agent) sources(cp *checkpoint.Checkpoint) ([]*source, error) {
 		loc = l
 	}
 	var out []*source
+	if (a.cfg.Journal || a.cfg.JournalDir != "") && !ingest.JournalSupported {
+		return nil, ingest.ErrJournalUnsupported
+	}
 	if a.cfg.Journal || a.cfg.JournalDir != "" {
 		name := "journal"
 		if a.cfg.JournalDir != "" {
@@ -97,10 +100,24 @@ func (a *Agent) sources(cp *checkpoint.Checkpoint) ([]*source, error) {
 		jpos := &pipeline.JournalPosition{Name: name, Cursor: cursor}
 		opt := ingest.JournalOptions{Dir: a.cfg.JournalDir, Cursor: cursor, Follow: true, Loc: loc, MaxLine: a.cfg.MaxLine,
 			AtEnd: cursor == "" && !a.cfg.FromStart, Warn: a.warner(name)}
-		out = append(out, &source{name: name, pos: jpos, step: func(ctx context.Context, ch chan<- item, idx int) error {
+		// A first start begins at the end as it is now, before the agent
+		// says it is ready: nothing written after that is skipped.
+		var first *ingest.Journal
+		if opt.AtEnd {
 			j, err := ingest.OpenJournal(opt)
 			if err != nil {
-				return err
+				return nil, err
+			}
+			first = j
+		}
+		out = append(out, &source{name: name, pos: jpos, step: func(ctx context.Context, ch chan<- item, idx int) error {
+			j := first
+			first = nil
+			if j == nil {
+				var err error
+				if j, err = ingest.OpenJournal(opt); err != nil {
+					return err
+				}
 			}
 			return pump(ctx, j, ch, idx, func(l *ingest.Line) {
 				// A retry continues after the last entry read.
@@ -157,7 +174,20 @@ func (a *Agent) fileSource(path string, cp *checkpoint.Checkpoint, loc *time.Loc
 			first = append(first, ingest.Input{Path: s, Why: "new"})
 		}
 	default:
-		follow.AtEnd = true
+		// A first start begins at the end as it is now, before the agent
+		// says it is ready: nothing written after that is skipped.
+		// A file not there yet is read from its start when it appears.
+		id, err := ingest.Identify(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		if err == nil {
+			fi, err := os.Stat(path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			follow.ID, follow.Offset = id, fi.Size()
+		}
 	}
 	for _, in := range first {
 		a.log.Info("reading a rotated file first", "source", escape.Terminal(path), "file", escape.Terminal(in.Path), "from", in.Offset)

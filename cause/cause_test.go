@@ -1,6 +1,8 @@
 package cause
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -60,3 +62,33 @@ func TestPhaseConfidence(t *testing.T) {
 		t.Error("Confidence.Valid")
 	}
 }
+
+// TestDocsListEveryCause: docs/causes.md, the contract people read, has a
+// row for exactly the causes of causes.yaml.
+func TestDocsListEveryCause(t *testing.T) {
+	b, err := os.ReadFile("../docs/causes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[Cause]bool{}
+	section := false
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "## ") {
+			section = l == "## Causes"
+		}
+		if m := docRow.FindStringSubmatch(l); m != nil && section {
+			rows[Cause(m[1])] = true
+		}
+	}
+	for _, c := range All() {
+		if !rows[c] {
+			t.Errorf("docs/causes.md has no row for %s", c)
+		}
+		delete(rows, c)
+	}
+	for c := range rows {
+		t.Errorf("docs/causes.md has a row for %s, which is no cause", c)
+	}
+}
+
+var docRow = regexp.MustCompile("^\\| `([a-z_]+)` \\|")

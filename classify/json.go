@@ -3,6 +3,7 @@ package classify
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -49,12 +50,7 @@ func AppendTime(dst []byte, t time.Time, prec int8) []byte {
 	dst = append(dst, ':')
 	dst = appendDigits(dst, sec, 2)
 	if prec > 0 {
-		dst = append(dst, '.')
-		ns := t.Nanosecond()
-		for i := 9; i > int(prec); i-- {
-			ns /= 10
-		}
-		dst = appendDigits(dst, ns, int(prec))
+		dst = appendFraction(dst, t, prec)
 	}
 	_, off := t.Zone()
 	if off == 0 {
@@ -71,6 +67,18 @@ func AppendTime(dst []byte, t time.Time, prec int8) []byte {
 	dst = appendDigits(dst, off/3600, 2)
 	dst = append(dst, ':')
 	return appendDigits(dst, off/60%60, 2)
+}
+
+// appendFraction appends ".ddd", t's fraction of a second in prec digits
+// (at most 9).
+func appendFraction(dst []byte, t time.Time, prec int8) []byte {
+	prec = min(prec, 9)
+	dst = append(dst, '.')
+	ns := t.Nanosecond()
+	for i := 9; i > int(prec); i-- {
+		ns /= 10
+	}
+	return appendDigits(dst, ns, int(prec))
 }
 
 func fracLen(prec int8) int {
@@ -96,12 +104,65 @@ func appendDigits(dst []byte, n, width int) []byte {
 // Invalid UTF-8 in attacker-written text is replaced by U+FFFD, as
 // encoding/json does, so every output line is valid JSON.
 func AppendJSON(b []byte, ev *Event) []byte {
+	var e Encoder
+	return e.AppendJSON(b, ev)
+}
+
+// An Encoder appends events as AppendJSON does, remembering the text of
+// the last second it wrote: an event's start and end, and the next
+// event's, mostly fall in the same second or close. The zero Encoder is
+// ready to use; it is not safe for concurrent use.
+type Encoder struct {
+	loc  *time.Location
+	sec  int64 // Unix time of text, in loc
+	text []byte
+	buf  [40]byte // text's storage
+}
+
+// appendTime appends t as a JSON string (null when zero), as the
+// package's appendTime does.
+func (e *Encoder) appendTime(b []byte, t time.Time, prec int8) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	sec, loc := t.Unix(), t.Location()
+	if sec != e.sec || loc != e.loc || e.text == nil {
+		e.text = AppendTime(e.buf[:0], t.Truncate(time.Second), 0)
+		e.sec, e.loc = sec, loc
+	}
+	b = append(b, '"')
+	// text is "2006-01-02T15:04:05" and the zone; the fraction goes in
+	// between. Years beyond 0-9999 have another shape.
+	const dateTime = len("2006-01-02T15:04:05")
+	switch {
+	case prec <= 0:
+		b = append(b, e.text...)
+	case len(e.text) > dateTime && e.text[4] == '-' && e.text[10] == 'T' && (e.text[dateTime] == 'Z' || e.text[dateTime] == '+' || e.text[dateTime] == '-'):
+		b = append(b, e.text[:dateTime]...)
+		b = appendFraction(b, t, prec)
+		b = append(b, e.text[dateTime:]...)
+	default:
+		b = AppendTime(b, t, prec)
+	}
+	return append(b, '"')
+}
+
+// AppendJSON appends ev as AppendJSON does.
+func (e *Encoder) AppendJSON(b []byte, ev *Event) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, ev.ID)
-	b = append(b, `,"start":`...)
-	b = appendTime(b, ev.Start, ev.Prec)
+	if !ev.Start.IsZero() {
+		b = append(b, `,"start":`...)
+		b = e.appendTime(b, ev.Start, ev.Prec)
+	}
 	b = append(b, `,"end":`...)
-	b = appendTime(b, ev.End, ev.Prec)
+	b = e.appendTime(b, ev.End, ev.Prec)
+	if ev.StartUnknown {
+		b = append(b, `,"start_unknown":true`...)
+	}
+	if ev.Open {
+		b = append(b, `,"open":true`...)
+	}
 	if ev.Host != "" {
 		b = append(b, `,"host":`...)
 		b = appendString(b, ev.Host)
@@ -130,10 +191,14 @@ func AppendJSON(b []byte, ev *Event) []byte {
 		b = append(b, `,"user":`...)
 		b = appendString(b, ev.User)
 	}
-	b = append(b, `,"cause":`...)
-	b = appendString(b, string(ev.Cause))
-	b = append(b, `,"confidence":`...)
-	b = appendString(b, string(ev.Confidence))
+	if ev.Cause != "" {
+		b = append(b, `,"cause":`...)
+		b = appendString(b, string(ev.Cause))
+	}
+	if ev.Confidence != "" {
+		b = append(b, `,"confidence":`...)
+		b = appendString(b, string(ev.Confidence))
+	}
 	b = append(b, `,"phase":`...)
 	b = appendString(b, string(ev.Phase))
 	if ev.Detail != "" {
@@ -156,8 +221,10 @@ func AppendJSON(b []byte, ev *Event) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, `,"duration_s":`...)
-	b = strconv.AppendFloat(b, ev.DurationS, 'f', -1, 64)
+	if !ev.StartUnknown {
+		b = append(b, `,"duration_s":`...)
+		b = strconv.AppendFloat(b, ev.DurationS, 'f', -1, 64)
+	}
 	b = append(b, `,"lines":[`...)
 	for i, s := range ev.Lines {
 		if i > 0 {
@@ -218,21 +285,12 @@ func parseTime(raw json.RawMessage) (time.Time, int8, error) {
 		return t, 0, err
 	}
 	prec := int8(0)
-	if i := indexByte(s, '.'); i >= 0 {
+	if i := strings.IndexByte(s, '.'); i >= 0 {
 		for j := i + 1; j < len(s) && s[j] >= '0' && s[j] <= '9'; j++ {
 			prec++
 		}
 	}
 	return t, prec, nil
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func appendTime(b []byte, t time.Time, prec int8) []byte {
@@ -248,25 +306,22 @@ const hexDigits = "0123456789abcdef"
 
 // load8 is the 8 bytes of s at i as a little-endian word.
 func load8(s string, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	s = s[i : i+8] // one bounds check; the compiler merges the loads into one
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// plain8 reports whether all 8 bytes of w are plainJSON: none is below
-// 0x20, '"', '\\' or 0x80 and above. With bytes of 0x80 and above ruled
-// out first, each test (the classic "has a zero byte" trick) sets the high
-// bit of the lowest matching byte, so no match is missed; a borrow may
-// also flag a later byte that does not match, which only sends the word
-// through the byte-by-byte loop.
-func plain8(w uint64) bool {
+// notPlain8 is zero when all 8 bytes of w are plainJSON: none is below
+// 0x20, '"', '\\' or 0x80 and above. With bytes of 0x80 and above (their
+// high bits are in the result) out of the way, each test (the classic "has
+// a zero byte" trick) sets the high bit of the lowest matching byte, so no
+// match is missed; a borrow may also flag a later byte that does not
+// match, which only sends the word through the byte-by-byte loop.
+func notPlain8(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	if w&highs != 0 {
-		return false
-	}
 	below := (w - 0x20*ones) & highs // a byte < 0x20 borrows
 	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
-	return below|zero(w^('"'*ones))|zero(w^('\\'*ones)) == 0
+	return w&highs | below | zero(w^('"'*ones)) | zero(w^('\\'*ones))
 }
 
 // plainJSON[c] is true for the bytes a JSON string holds as they are.
@@ -277,24 +332,44 @@ var plainJSON = func() (t [256]bool) {
 	return t
 }()
 
+// plainPrefix is the length of s's longest prefix of plainJSON bytes.
+// Evidence lines are mostly plain ASCII: it skips 8 such bytes at a time
+// (about a tenth of classify's time went to this loop).
+func plainPrefix(s string) int {
+	i := 0
+	for i+16 <= len(s) && notPlain8(load8(s, i))|notPlain8(load8(s, i+8)) == 0 {
+		i += 16
+	}
+	for i+8 <= len(s) && notPlain8(load8(s, i)) == 0 {
+		i += 8
+	}
+	for i < len(s) && plainJSON[s[i]] {
+		i++
+	}
+	return i
+}
+
 // appendString appends s as a JSON string.
 func appendString(b []byte, s string) []byte {
+	n := plainPrefix(s)
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Evidence lines are mostly plain ASCII: skip 8 such bytes at a
-		// time (about a tenth of classify's time went to this loop).
-		for i+8 <= len(s) && plain8(load8(s, i)) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		if plainJSON[c] {
-			i++
+	b = append(b, s[:n]...)
+	if n == len(s) {
+		return append(b, '"')
+	}
+	return appendEscaped(b, s, n)
+}
+
+// appendEscaped appends the rest of s from i, which is not plainJSON, and
+// the closing quote.
+func appendEscaped(b []byte, s string, i int) []byte {
+	start := i
+	for i < len(s) {
+		if k := plainPrefix(s[i:]); k > 0 {
+			i += k
 			continue
 		}
+		c := s[i]
 		if c < utf8.RuneSelf {
 			b = append(b, s[start:i]...)
 			switch c {

@@ -3,6 +3,7 @@ package classify
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -86,5 +87,71 @@ func BenchmarkAppendString(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for i := 0; i < b.N; i++ {
 		buf = appendString(buf[:0], s)
+	}
+}
+
+// AppendJSON and UnmarshalJSON round-trip an event, the optional fields
+// included; absent ones are left out rather than written empty.
+func TestJSONRoundTrip(t *testing.T) {
+	end := time.Date(2026, 11, 23, 10, 0, 5, 123000000, time.UTC)
+	for _, ev := range []Event{
+		{ID: "a", Start: end.Add(-5 * time.Second), End: end, Prec: 3, Host: "h", PID: 7, SrcIP: "fe80::1", SrcPort: 22,
+			Remote: "fe80::1%eth0", User: "u", Cause: "probe", Confidence: "certain", Phase: "preauth", DurationS: 5, Lines: []string{"x"}},
+		{ID: "b", End: end, Prec: 3, StartUnknown: true, Host: "h", Cause: "user_logout", Confidence: "inferred", Phase: "postauth", Lines: []string{"y"}},
+		{ID: "c", Start: end, End: end, Prec: 3, Open: true, Phase: "postauth", Lines: []string{"z"}},
+	} {
+		b := AppendJSON(nil, &ev)
+		var back Event
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if !back.Start.Equal(ev.Start) || !back.End.Equal(ev.End) {
+			t.Errorf("%s: times %v %v", b, back.Start, back.End)
+		}
+		back.Start, back.End, ev.Start, ev.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if fmt.Sprint(back) != fmt.Sprint(ev) {
+			t.Errorf("round trip\n got %+v\nwant %+v", back, ev)
+		}
+		for field, absent := range map[string]bool{`"start":`: ev.ID == "b", `"duration_s"`: ev.StartUnknown,
+			`"cause"`: ev.Open, `"confidence"`: ev.Open, `"remote"`: ev.Remote == "", `"open"`: !ev.Open, `"start_unknown"`: !ev.StartUnknown} {
+			if bytes.Contains(b, []byte(field)) == absent {
+				t.Errorf("%s: %s present = %v", b, field, !absent)
+			}
+		}
+	}
+	// The field order of the index's copy of the schema: remote right after src_port.
+	b := string(AppendJSON(nil, &Event{ID: "a", End: end, SrcIP: "1.2.3.4", SrcPort: 5, Remote: "r", User: "u"}))
+	if i, j, k := strings.Index(b, `"src_port"`), strings.Index(b, `"remote"`), strings.Index(b, `"user"`); !(i < j && j < k) {
+		t.Errorf("field order: %s", b)
+	}
+}
+
+// An Encoder writes the times appendTime writes, whatever it wrote before:
+// runs of times in the same second, in other zones, other precisions, and
+// years beyond 0-9999.
+func TestEncoderTime(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("ny", -5*3600)
+	}
+	zones := []*time.Location{time.UTC, ny, time.FixedZone("odd", 3*3600+17), time.FixedZone("y", -(5*3600 + 30*60))}
+	r := rand.New(rand.NewPCG(3, 4))
+	var e Encoder
+	base := time.Date(2026, 3, 8, 6, 59, 58, 0, time.UTC) // a DST change in New York
+	for i := 0; i < 50000; i++ {
+		var tm time.Time
+		switch r.IntN(10) {
+		case 0:
+			tm = time.Unix(r.Int64N(1<<40)-1<<39, r.Int64N(1e9)) // any year
+		case 1:
+			tm = time.Time{}
+		default:
+			tm = base.Add(time.Duration(r.Int64N(4e9)))
+		}
+		tm = tm.In(zones[r.IntN(len(zones))])
+		prec := int8(r.IntN(12)) - 1
+		if got, want := e.appendTime(nil, tm, prec), appendTime(nil, tm, prec); string(got) != string(want) {
+			t.Fatalf("%v prec %d: %s, want %s", tm, prec, got, want)
+		}
 	}
 }

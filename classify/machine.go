@@ -5,8 +5,10 @@
 // against the rules (package rules); the match is an observation about one
 // connection. Connections are keyed by (host, pid) and by (host, ip, port),
 // because the lines of one connection come from several processes: sshd's
-// per-connection monitor, its post-auth child, and the listener. The
-// design is in causes.md ("The state machine").
+// per-connection monitor, its post-auth child, and the listener. Older
+// sshds (before 7.2) write some lines without the peer's port, from a
+// child process's own pid: join.go joins those. The design is in
+// causes.md ("The state machine").
 //
 // The Machine is single-threaded and streaming: memory is bounded by the
 // connections open at once, never by the input size.
@@ -14,6 +16,7 @@ package classify
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -32,8 +35,9 @@ type Options struct {
 	// MaxLines caps the evidence lines kept per connection (default 50);
 	// the last line is always kept, the others beyond the cap are counted.
 	MaxLines int
-	// MaxOpen caps the connections tracked at once (default 100000); past
-	// it the longest-silent connections are flushed as unknown.
+	// MaxOpen caps the connections tracked at once (default 1<<20, about
+	// 0.9 GB of open sessions: docs/benchmarks-scaling.md); past it the
+	// longest-silent tenth is flushed as unknown.
 	MaxOpen int
 	// Linger is how long (in log time) an ended connection still absorbs
 	// its trailing lines, such as PAM's "session closed" (default 10s).
@@ -41,6 +45,10 @@ type Options struct {
 	// Unmatched, when set, receives every line of a program that has rules
 	// but that no rule matched.
 	Unmatched func(*ingest.Line)
+	// ReuseEvents makes the Event passed to emit valid only during the
+	// call: the Machine fills the same one every time (an allocation less
+	// per event). Its slices stay valid.
+	ReuseEvents bool
 }
 
 // Stats counts what the Machine saw.
@@ -53,6 +61,13 @@ type Stats struct {
 	Truncated int64 // lines cut at the reader's length limit
 	Events    int64
 	ByCause   map[cause.Cause]int64
+	// Unjoined counts connection endings that could not be joined to the
+	// connection they end: a post-auth process's ending (written without
+	// the peer's port) while several sessions from its address were open
+	// and no PAM line named one. Each became an event of its own; the
+	// sessions stay open. A non-zero count is worth a look (--unmatched
+	// does not show these: the lines matched).
+	Unjoined int64
 }
 
 // Machine is the per-connection state machine.
@@ -62,66 +77,275 @@ type Machine struct {
 	emit  func(*Event)
 	stats Stats
 
-	byPID  map[pidKey]*conn
-	byAddr map[addrKey]*conn
-	live   map[*conn]struct{}
-	dead   []*conn // ended connections, in end order, until their linger expires
-	known  knownClients
+	byPID  connIndex[pidKey]
+	byAddr connIndex[addrKey]
+	live   connList // open connections of every host, least recently active first (clock.go)
 
-	now        time.Time // latest log time seen
-	lastSweep  time.Time
+	// hosts holds each host's clock, deadlines and ended connections
+	// (clock.go), hostList the same in the order first seen, or of their
+	// names once hostsSorted.
+	hosts       map[string]*hostState
+	hostList    []*hostState
+	hostsSorted bool
+	lastHost    *hostState
+
 	sweepEvery time.Duration // log time between sweeps
-	match      rules.Match
+	matcher    Matcher       // Feed's
+	matched    Matched
 
-	lastProgram string // cache of the last program's rules
-	lastGroup   *rules.Group
+	origins    map[[2]string]*origin
+	lastOrigin *origin
+	byID       map[string]*rules.Rule // rules by id, built by Restore
+	event      Event                  // the one emit gets with Options.ReuseEvents
 }
 
-type pidKey struct {
-	host   string
-	pid    int
-	client bool
+// Map keys are small (an open connection holds one of each): hosts are
+// numbered (hostState.id).
+// A pidKey is a host number, a pid and whether the pid is a client's
+// (ssh) in one word, for the maps' fast path.
+type pidKey uint64
+
+func newPIDKey(host uint32, pid int32, client bool) pidKey {
+	k := pidKey(host)<<33 | pidKey(uint32(pid))<<1
+	if client {
+		k |= 1
+	}
+	return k
 }
 
 type addrKey struct {
-	host string
+	host uint32
+	port int32
 	ip   string
-	port int
 }
 
-// conn is one connection being followed.
+// conn is one connection being followed. It is what an open connection
+// costs (docs/benchmarks-scaling.md): fields are ordered and sized to keep
+// it small, and what only old sshds need is in x.
 type conn struct {
-	host, program, source string
-	pid                   int
-	pids                  []int // further pids (post-auth child)
-	client                bool
-	ip                    string
-	port                  int // -1 until known
-	user                  string
-	start, last, end      time.Time
-	prec                  int8
-	authed                bool
-	failures              int
-	methods               []string
-	lines                 []string
-	dropped               int
-	closed                bool // a rule said the peer is gone
-	ended                 bool
-
-	best     verdict // strongest cause stated by a line
-	bestWeak verdict // strongest weak cause
-	hostKey  bool    // ended by a line that allows the host-key inference
+	h                 *hostState
+	user              string
+	ip                string    // canonical address, or sshd's text when it is none (ipOK false)
+	from              *origin   // program and source
+	start, last       time.Time // once ended, last is the end
+	pid               int
+	port              int32  // -1 until known
+	child             int32  // a further pid of the connection (a child's); more in x.pids
+	methods           string // authentication methods tried, in order, space-separated (a method is a word)
+	lines             []string
+	said              *causes // what its lines said, nil until a line says a cause
+	prev, next        *conn   // in Machine.live
+	x                 *connExtra
+	failures, dropped int32
+	prec              int8
+	client            bool
+	ipOK              bool
+	authed            bool
+	attempted         bool // a user-auth request was made (a user was named, a method tried)
+	authSeen          bool // the line saying it authenticated ("Accepted ...") is in the input
+	closed            bool // a rule said the peer is gone
+	ended             bool
+	hostKey           bool // ended by a line that allows the host-key inference
+	// orphan marks the lines of a post-auth process whose session is not
+	// known yet; ended, it waits in hostState.held for the session's PAM
+	// line instead of becoming an event (join.go).
+	orphan  bool
+	listed  bool // in Machine.live
+	watched bool // on Machine.deadlines
 }
 
+// connExtra holds what few connections need: an address that is none (or
+// has a zone), and the joins of child processes without a port (join.go).
+type connExtra struct {
+	pids   []int  // further pids beyond conn.child
+	remote string // sshd's text for the peer when it is no address or has a zone
+	// The children joined by address: the pre-auth child's pid (before
+	// OpenSSH 5.9) and the post-auth child's (before 7.2).
+	preChild, postChild int
+	// joinNote says how an ending was joined when the join was a guess.
+	joinNote string
+}
+
+// origin is where a connection's lines come from: the program that logs
+// them and the input. Connections share it (Machine.origins).
+type origin struct {
+	program, source string
+}
+
+// origin returns the shared origin of program and source.
+func (m *Machine) origin(program, source string) *origin {
+	if o := m.lastOrigin; o != nil && o.program == program && o.source == source {
+		return o
+	}
+	k := [2]string{program, source}
+	o := m.origins[k]
+	if o == nil {
+		o = &origin{program, source}
+		m.origins[k] = o
+	}
+	m.lastOrigin = o
+	return o
+}
+
+// addPID records a further pid of the connection (a child's).
+func (c *conn) addPID(pid int) {
+	if c.child == 0 {
+		c.child = int32(pid)
+		return
+	}
+	c.extra().pids = append(c.extra().pids, pid)
+}
+
+// allPIDs is the connection's pids: its own first, then the children's.
+func (c *conn) allPIDs() []int {
+	out := []int{c.pid}
+	if c.child != 0 {
+		out = append(out, int(c.child))
+	}
+	if c.x != nil {
+		out = append(out, c.x.pids...)
+	}
+	return out
+}
+
+func (c *conn) extra() *connExtra {
+	if c.x == nil {
+		c.x = &connExtra{}
+	}
+	return c.x
+}
+
+func (c *conn) remote() string {
+	if c.x == nil {
+		return ""
+	}
+	return c.x.remote
+}
+
+func (c *conn) joinNote() string {
+	if c.x == nil {
+		return ""
+	}
+	return c.x.joinNote
+}
+
+func (c *conn) preChild() int {
+	if c.x == nil {
+		return 0
+	}
+	return c.x.preChild
+}
+
+func (c *conn) postChild() int {
+	if c.x == nil {
+		return 0
+	}
+	return c.x.postChild
+}
+
+// causes is what a connection's lines said: the strongest cause and the
+// strongest weak one ("Connection closed by ..." says how, not why).
+type causes struct {
+	best, weak said
+}
+
+var noCauses causes
+
+// causes returns what c's lines said (nothing, for a connection whose
+// lines said no cause: most open sessions).
+func (c *conn) causes() *causes {
+	if c.said == nil {
+		return &noCauses
+	}
+	return c.said
+}
+
+// tell records what a line said, keeping the strongest of each kind.
+// detail renders the line's detail, only when it is kept.
+func (c *conn) tell(r *rules.Rule, detail func() string, weak bool) {
+	if dst := c.causes().of(weak); r.Rank(c.authed) >= dst.rank(c.authed) {
+		c.keep(said{r: r, detail: detail()}, weak)
+	}
+}
+
+// tellSaid is tell of something said before (by another process of the
+// connection).
+func (c *conn) tellSaid(v said, weak bool) {
+	if dst := c.causes().of(weak); v.rank(c.authed) >= dst.rank(c.authed) {
+		c.keep(v, weak)
+	}
+}
+
+func (c *conn) keep(v said, weak bool) {
+	if c.said == nil {
+		c.said = &causes{}
+	}
+	*c.said.of(weak) = v
+}
+
+func (cs *causes) of(weak bool) *said {
+	if weak {
+		return &cs.weak
+	}
+	return &cs.best
+}
+
+// rank is the rank of what was said for a connection that did (or did
+// not) authenticate; -1 when nothing was said.
+func (s *said) rank(authed bool) int {
+	if s.r == nil {
+		return -1
+	}
+	return s.r.Rank(authed)
+}
+
+// said is a cause a rule's line gave its connection: the rule (its cause,
+// preauth cause and id) and the line's detail.
+type said struct {
+	r      *rules.Rule
+	detail string
+}
+
+// of returns the cause said for a connection that did (or did not)
+// authenticate; "" when nothing was said.
+func (s *said) of(authed bool) cause.Cause {
+	switch {
+	case s.r == nil:
+		return ""
+	case !authed && s.r.CausePreauth != "":
+		return s.r.CausePreauth
+	}
+	return s.r.Cause
+}
+
+// verdict turns what was said into a verdict.
+func (s *said) verdict() verdict {
+	if s.r == nil {
+		return verdict{}
+	}
+	return verdict{c: s.r.Cause, pre: s.r.CausePreauth, rule: s.r.ID, detail: s.detail}
+}
+
+// verdict is a cause a line (or the machine) gave its connection.
 type verdict struct {
 	c        cause.Cause
+	pre      cause.Cause // the cause before authentication, when it differs
 	rule     string
 	detail   string
 	inferred bool // deduced by the machine, not stated by a line
 }
 
+// of returns the verdict's cause for a connection that did (or did not)
+// authenticate.
+func (v *verdict) of(authed bool) cause.Cause {
+	if !authed && v.pre != "" {
+		return v.pre
+	}
+	return v.c
+}
+
 // text is the verdict's detail for people.
-func (c *verdict) text() string { return c.detail }
+func (v *verdict) text() string { return v.detail }
 
 // New returns a Machine that calls emit for every ended connection.
 func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
@@ -132,24 +356,24 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		opt.MaxLines = 50
 	}
 	if opt.MaxOpen <= 0 {
-		opt.MaxOpen = 100000
+		opt.MaxOpen = 1 << 20
 	}
 	if opt.Linger <= 0 {
 		opt.Linger = 10 * time.Second
 	}
 	return &Machine{
-		// Sweeping walks every open connection: often enough to end grace
-		// timeouts and forget ended connections promptly, rarely enough to
-		// cost nothing per line.
+		// Sweeps end grace timeouts and forget ended connections: often
+		// enough to do so promptly, rarely enough to cost nothing per line.
 		sweepEvery: min(max(opt.LoginGraceTime/8, time.Second), opt.Linger),
 		rules:      rs,
+		matcher:    Matcher{rules: rs},
 		opt:        opt,
 		emit:       emit,
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
-		byPID:      map[pidKey]*conn{},
-		byAddr:     map[addrKey]*conn{},
-		live:       map[*conn]struct{}{},
-		known:      newKnownClients(1 << 16),
+		byPID:      newConnIndex[pidKey](),
+		byAddr:     newConnIndex[addrKey](),
+		origins:    map[[2]string]*origin{},
+		hosts:      map[string]*hostState{},
 	}, nil
 }
 
@@ -163,37 +387,35 @@ func (m *Machine) Stats() Stats {
 	return s
 }
 
-// Open reports how many connections are being followed.
-func (m *Machine) Open() int { return len(m.live) }
-
 func isClient(program string) bool { return program == "ssh" || program == "autossh" }
 
 // Feed processes one line.
 func (m *Machine) Feed(l *ingest.Line) {
+	m.matcher.Match(l, &m.matched)
+	m.FeedMatched(l, &m.matched)
+}
+
+// FeedMatched processes one line that a Matcher of the Machine's rules
+// matched (Feed is Match then FeedMatched).
+func (m *Machine) FeedMatched(l *ingest.Line, x *Matched) {
 	m.stats.Lines++
 	if l.Truncated {
 		m.stats.Truncated++
 	}
-	if l.Program == "" {
+	switch x.kind {
+	case kindUnparsed:
 		m.stats.Unparsed++
 		return
-	}
-	if l.Program != m.lastProgram {
-		m.lastProgram, m.lastGroup = l.Program, m.rules.For(l.Program)
-	}
-	g := m.lastGroup
-	if g == nil {
+	case kindOther:
 		m.stats.Other++
 		return
 	}
-	if l.Time.After(m.now) {
-		m.now = l.Time
-		if m.now.Sub(m.lastSweep) >= m.sweepEvery {
-			m.sweep()
-		}
+	h := m.host(l.Host)
+	if l.Time.After(h.now) {
+		m.advance(h, l.Time)
 	}
-	mt := &m.match
-	if !g.Match(l.Message, mt) {
+	mt := &x.match
+	if x.kind == kindUnmatched {
 		m.stats.Unmatched++
 		if m.opt.Unmatched != nil {
 			// A copy: handing l itself to an unknown function would make
@@ -202,18 +424,21 @@ func (m *Machine) Feed(l *ingest.Line) {
 			m.opt.Unmatched(&lc)
 		}
 		// Still evidence for a connection we follow.
-		if c := m.byPID[pidKey{l.Host, l.PID, isClient(l.Program)}]; c != nil && !c.ended {
+		if c := m.byPID.get(newPIDKey(h.id, int32(l.PID), isClient(l.Program))); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 		}
 		return
 	}
 	m.stats.Matched++
+	if mt.Preauth {
+		h.relay = true
+	}
 	r := mt.Rule
 	if r.Scope == "listener" {
-		m.listener(l, mt)
+		m.listener(h, l, mt)
 		return
 	}
-	c := m.lookup(l, mt)
+	c := m.lookup(h, l, mt)
 	if c == nil {
 		return // a trailing line of an ended connection
 	}
@@ -222,17 +447,35 @@ func (m *Machine) Feed(l *ingest.Line) {
 
 // lookup finds or creates the connection a line belongs to. It returns nil
 // for a trailing line of a connection that already ended.
-func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
+func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 	f := &mt.Fields
 	client := isClient(l.Program)
-	pk := pidKey{l.Host, l.PID, client}
-	hasAddr := !client && f.IP != "" && f.Port >= 0
+	pk := newPIDKey(h.id, int32(l.PID), client)
+	c := m.byPID.get(pk)
+	var ip string
+	var ipOK bool
+	switch {
+	case f.IP == "" || client:
+	case c != nil && f.IP == c.ip:
+		ip, ipOK = c.ip, c.ipOK // the connection's own, already read
+	default:
+		ip, ipOK = canonAddr(f.IP)
+	}
+	hasAddr := ip != "" && f.Port >= 0
 	opens := mt.Rule.Action == rules.Open
-	c := m.byPID[pk]
 	if c != nil {
-		sameAddr := !hasAddr || c.port < 0 || (c.ip == f.IP && c.port == f.Port)
+		sameAddr := true
 		switch {
-		case c.ended && sameAddr && !opens && l.Time.Sub(c.end) <= m.opt.Linger:
+		case hasAddr && c.port >= 0:
+			sameAddr = c.ip == ip && int(c.port) == f.Port
+		case ipOK && c.ipOK:
+			sameAddr = c.ip == ip // no port: the address alone
+		}
+		switch {
+		case c.ended && sameAddr && !opens && l.Time.Sub(c.last) <= m.opt.Linger:
+			if c.orphan {
+				c.addLine(l.Raw, m.opt.MaxLines) // still waiting for its session: evidence
+			}
 			return nil // e.g. PAM's session close after the close line
 		case c.ended:
 			c = nil // pid reused after the old connection ended
@@ -244,38 +487,100 @@ func (m *Machine) lookup(l *ingest.Line, mt *rules.Match) *conn {
 		}
 	}
 	if c == nil && hasAddr {
-		if c2 := m.byAddr[addrKey{l.Host, f.IP, f.Port}]; c2 != nil {
+		if c2 := m.byAddr.get(addrKey{h.id, int32(f.Port), ip}); c2 != nil {
 			if c2.ended {
-				if l.Time.Sub(c2.end) <= m.opt.Linger && !opens {
+				if l.Time.Sub(c2.last) <= m.opt.Linger && !opens {
 					return nil
 				}
 			} else if !opens {
 				// Another process of the same connection (post-auth child).
-				m.byPID[pk] = c2
-				c2.pids = append(c2.pids, l.PID)
+				m.byPID.set(pk, c2)
+				c2.addPID(l.PID)
 				c = c2
 			}
 		}
 	}
+	if c == nil && !hasAddr && !client && mt.Rule.Child && !mt.Preauth {
+		c = m.adopt(h, l, mt, ip, ipOK)
+	}
 	if c == nil {
-		c = &conn{host: l.Host, program: l.Program, source: l.Source, pid: l.PID, client: client,
-			port: -1, start: l.Time, prec: l.Prec}
-		m.byPID[pk] = c
-		m.live[c] = struct{}{}
-		if len(m.live) > m.opt.MaxOpen {
-			m.evict()
-		}
+		c = m.newConn(h, l)
 	}
 	if hasAddr && c.port < 0 {
-		c.ip, c.port = f.IP, f.Port
-		m.byAddr[addrKey{l.Host, f.IP, f.Port}] = c
+		c.setIP(f.IP, ip, ipOK)
+		c.port = int32(f.Port)
+		m.byAddr.set(addrKey{h.id, int32(f.Port), ip}, c)
 	}
 	return c
+}
+
+// newConn starts following the connection of l's pid on h.
+func (m *Machine) newConn(h *hostState, l *ingest.Line) *conn {
+	client := isClient(l.Program)
+	c := &conn{h: h, from: m.origin(l.Program, l.Source), pid: l.PID, client: client,
+		port: -1, start: l.Time, prec: l.Prec}
+	m.byPID.set(newPIDKey(h.id, int32(l.PID), client), c)
+	m.live.pushBack(c)
+	if m.live.n > m.opt.MaxOpen {
+		m.evict()
+	}
+	return c
+}
+
+// postauthLine reports whether a match can only come from a connection
+// that authenticated: a postauth rule, or sshd's peer identifier naming
+// "user U" (set only after authentication succeeded).
+func postauthLine(mt *rules.Match) bool {
+	r := mt.Rule
+	return r.Phase == string(cause.Postauth) || mt.Fields.Preamble == "user" ||
+		r.Action == rules.SessionOpen || r.Action == rules.SessionEnd
+}
+
+// authenticate marks c authenticated; its keys move to the sessions'
+// side of the indexes.
+func (m *Machine) authenticate(c *conn) {
+	if c.authed {
+		return
+	}
+	c.authed = true
+	if n := len(c.lines); cap(c.lines) > n+1 {
+		// A session may stay open for days: room for its next line (PAM's
+		// "session opened") only.
+		c.lines = append(make([]string, 0, n+1), c.lines...)
+	}
+	if c.client {
+		return
+	}
+	h := c.h.id
+	for _, pid := range c.allPIDs() {
+		m.byPID.promote(newPIDKey(h, int32(pid), false), c)
+	}
+	if c.port >= 0 {
+		m.byAddr.promote(addrKey{h, c.port, c.ip}, c)
+	}
+}
+
+// startUnknown reports whether the connection's start is not in the
+// input: it authenticated, but the line saying so is missing (the input
+// begins after it).
+func (c *conn) startUnknown() bool { return c.authed && !c.authSeen }
+
+// setIP records the peer's address: raw as sshd wrote it, ip its
+// canonical form (canonAddr).
+func (c *conn) setIP(raw, ip string, ok bool) {
+	c.ip, c.ipOK = ip, ok
+	switch {
+	case !ok || hasZone(raw):
+		c.extra().remote = raw
+	case c.x != nil:
+		c.x.remote = ""
+	}
 }
 
 // apply records one matched line on its connection.
 func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
+	m.live.touch(c)
 	c.addLine(l.Raw, m.opt.MaxLines)
 	if !l.Time.IsZero() {
 		c.last = l.Time
@@ -284,48 +589,51 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		}
 	}
 	if c.ip == "" && f.IP != "" && !c.client {
-		c.ip = f.IP // an address without a port ("User x from IP not allowed")
+		// an address without a port ("User x from IP not allowed")
+		ip, ok := canonAddr(f.IP)
+		c.setIP(f.IP, ip, ok)
 	}
 	if f.HasUser && (c.user == "" || r.Action == rules.AuthOK) {
 		c.user = f.User
 	}
+	if postauthLine(mt) {
+		m.authenticate(c)
+	}
+	switch {
+	case f.Preamble == "authenticating user", f.Preamble == "invalid user",
+		r.Cause == cause.AuthFailure, r.CausePreauth == cause.AuthFailure:
+		c.attempted = true
+	}
+	n := max(1, l.Repeat) // rsyslog's "message repeated N times": N more of the message
 	switch r.Action {
 	case rules.AuthFail:
-		c.failures++
+		c.failures += int32(n)
+		c.attempted = true
 		c.addMethod(f.Method)
 	case rules.AuthOK:
-		c.authed = true
+		m.authenticate(c)
+		c.authSeen = true
 		c.addMethod(f.Method)
 		// Failures before a successful login are not why it ended.
-		c.best, c.bestWeak = verdict{}, verdict{}
+		c.said = nil
 		if c.ip != "" {
-			m.known.add(c.host, c.ip)
+			c.h.known.add(c.ip)
 		}
-	case rules.SessionOpen, rules.SessionEnd:
-		c.authed = true // a PAM session exists only after authentication
+	case rules.SetUser:
+		c.attempted = true
 	case rules.Child:
 		if f.PID >= 0 {
-			k := pidKey{c.host, f.PID, false}
-			if old := m.byPID[k]; old != nil && old != c && !old.ended {
+			k := newPIDKey(c.h.id, int32(f.PID), false)
+			if old := m.byPID.get(k); old != nil && old != c && !old.ended {
 				m.finish(old, verdict{c: cause.Unknown, rule: "pid-reused"}, false)
 			}
-			m.byPID[k] = c
-			c.pids = append(c.pids, f.PID)
+			m.byPID.set(k, c)
+			c.addPID(f.PID)
+			c.extra().postChild = f.PID
 		}
 	}
 	if r.Cause != "" {
-		cs := r.Cause
-		if !c.authed && r.CausePreauth != "" {
-			cs = r.CausePreauth
-		}
-		cc := verdict{c: cs, rule: r.ID, detail: mt.Detail()}
-		if r.Weak {
-			if cs.Rank() >= c.bestWeak.c.Rank() {
-				c.bestWeak = cc
-			}
-		} else if cs.Rank() >= c.best.c.Rank() {
-			c.best = cc
-		}
+		c.tell(r, mt.Detail, r.Weak)
 	}
 	if r.Closed {
 		c.closed = true
@@ -334,39 +642,48 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 	case r.Ends:
 		c.hostKey = r.Infer == "host_key"
 		m.finish(c, verdict{}, false)
+	case r.Action == rules.SessionEnd && m.claim(c):
+		m.finish(c, verdict{}, false)
 	case r.Action == rules.SessionEnd:
 		m.finish(c, verdict{c: cause.ConnectionLost, rule: r.ID, inferred: true,
 			detail: "PAM session closed with no OpenSSH close line (OpenSSH 9.7 and older log nothing at INFO when the peer vanishes)"}, false)
+	default:
+		m.watch(c)
 	}
 }
 
 // listener handles lines of sshd's listening process, which speak of other
 // processes or of peers that never got a connection process.
-func (m *Machine) listener(l *ingest.Line, mt *rules.Match) {
+func (m *Machine) listener(h *hostState, l *ingest.Line, mt *rules.Match) {
 	r, f := mt.Rule, &mt.Fields
 	switch r.Action {
 	case rules.GracePID:
-		if c := m.byPID[pidKey{l.Host, f.PID, false}]; c != nil && !c.ended {
+		if c := m.byPID.get(newPIDKey(h.id, int32(f.PID), false)); c != nil && !c.ended {
 			c.addLine(l.Raw, m.opt.MaxLines)
 			c.last = l.Time
 			if c.ip == "" {
-				c.ip = f.IP
+				ip, ok := canonAddr(f.IP)
+				c.setIP(f.IP, ip, ok)
 			}
 			m.finish(c, verdict{c: cause.GraceTimeout, rule: r.ID, detail: mt.Detail()}, true)
 			return
 		}
-		m.single(l, mt, f.PID)
+		m.single(h, l, mt, f.PID)
 	case rules.Drop:
-		m.single(l, mt, l.PID)
+		m.single(h, l, mt, l.PID)
 	}
 }
 
 // single emits an event made of one listener line: a refused connection,
 // or a grace timeout of a connection that logged nothing else.
-func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
+func (m *Machine) single(h *hostState, l *ingest.Line, mt *rules.Match, pid int) {
 	f := &mt.Fields
-	c := &conn{host: l.Host, program: l.Program, source: l.Source, pid: pid, ip: f.IP, port: f.Port,
+	c := &conn{h: h, from: m.origin(l.Program, l.Source), pid: pid, port: int32(f.Port),
 		start: l.Time, last: l.Time, prec: l.Prec}
+	if f.IP != "" {
+		ip, ok := canonAddr(f.IP)
+		c.setIP(f.IP, ip, ok)
+	}
 	c.addLine(l.Raw, m.opt.MaxLines)
 	m.emitConn(c, verdict{c: mt.Rule.Cause, rule: mt.Rule.ID, detail: mt.Detail()})
 }
@@ -375,89 +692,138 @@ func (m *Machine) single(l *ingest.Line, mt *rules.Match, pid int) {
 // no line stated one, or always when force is set (a grace timeout cuts a
 // connection whatever its failed attempts said).
 func (m *Machine) finish(c *conn, alt verdict, force bool) {
+	if c.orphan {
+		m.hold(c) // a post-auth process's end waits for its session (join.go)
+		return
+	}
+	m.emitConn(c, m.verdict(c, alt, force))
+	m.retire(c)
+}
+
+// retire marks an emitted connection ended; it still absorbs trailing
+// lines until its linger expires.
+func (m *Machine) retire(c *conn) {
+	c.ended = true
+	m.live.remove(c)
+	c.h.dead = append(c.h.dead, c)
+}
+
+// verdict decides why c ended (see finish).
+func (m *Machine) verdict(c *conn, alt verdict, force bool) verdict {
 	var final verdict
+	weak := false
+	said := c.causes()
 	switch {
 	case force:
 		final = alt
-	case c.best.c != "":
-		final = c.best
+	case said.best.r != nil:
+		final = said.best.verdict()
 	case alt.c != "":
 		final = alt
-	case c.hostKey && c.bestWeak.c == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && m.known.has(c.host, c.ip):
-		final = verdict{c: cause.HostKeyMismatch, rule: c.bestWeak.rule, inferred: true,
+	case c.hostKey && said.weak.of(c.authed) == cause.Probe && c.failures == 0 && c.user == "" && c.ip != "" && c.h.known.has(c.ip):
+		return verdict{c: cause.HostKeyMismatch, rule: said.weak.r.ID, inferred: true,
 			detail: "closed right after key exchange by a client that logged in before: most likely it refused a changed host key"}
-	case c.bestWeak.c != "":
-		final = c.bestWeak
+	case said.weak.r != nil:
+		final, weak = said.weak.verdict(), true
 	default:
 		final = verdict{c: cause.Unknown}
 	}
-	m.emitConn(c, final)
-	c.ended = true
-	c.end = c.last
-	delete(m.live, c)
-	m.dead = append(m.dead, c)
+	final.c, final.pre = final.of(c.authed), ""
+	// A client that leaves after a user-auth request, without a reason of
+	// its own (a probe's goodbye, or a bare "Disconnected from"), gave up
+	// authenticating: a probe is a connection without any authentication
+	// attempt (causes.md).
+	if !force && !c.authed && c.attempted && (final.c == cause.Probe || weak && final.c == cause.ProtocolError) {
+		if said.weak.of(false) == cause.AuthFailure {
+			final = said.weak.verdict()
+			final.c, final.pre = cause.AuthFailure, ""
+		} else {
+			final.c = cause.AuthFailure
+			final.detail = joinDetail(final.detail, "after a user-auth request: the client gave up authenticating")
+		}
+	}
+	return final
+}
+
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 func (m *Machine) emitConn(c *conn, final verdict) {
 	conf := cause.Certain
-	if final.inferred {
+	if final.inferred || c.joinNote() != "" {
 		conf = cause.Inferred
 	}
-	ev := &Event{
-		ID:           EventID(c.host, c.pid, c.port, c.start),
+	ev := &m.event
+	if !m.opt.ReuseEvents {
+		ev = new(Event)
+	}
+	*ev = Event{
+		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
 		Start:        c.start,
 		End:          c.last,
+		StartUnknown: c.startUnknown(),
 		Prec:         c.prec,
-		Host:         c.host,
-		Program:      c.program,
+		Host:         c.h.name,
+		Program:      c.from.program,
 		PID:          c.pid,
-		SrcIP:        c.ip,
 		User:         c.user,
 		Cause:        final.c,
 		Confidence:   conf,
 		Phase:        cause.Preauth,
-		Detail:       final.text(),
+		Detail:       joinDetail(final.text(), c.joinNote()),
 		Rule:         final.rule,
-		AuthFailures: c.failures,
-		AuthMethods:  c.methods,
+		AuthFailures: int(c.failures),
+		AuthMethods:  c.methodList(),
 		Lines:        c.lines,
-		LinesDropped: c.dropped,
-		Source:       c.source,
+		LinesDropped: int(c.dropped),
+		Source:       c.from.source,
 	}
-	if c.port >= 0 {
-		ev.SrcPort = c.port
-	}
+	c.fillAddr(ev)
 	if c.authed {
 		ev.Phase = cause.Postauth
 	}
-	if !c.start.IsZero() && !c.last.IsZero() {
+	if c.startUnknown() {
+		ev.Start = time.Time{}
+	} else if !c.start.IsZero() && !c.last.IsZero() {
 		ev.DurationS = c.last.Sub(c.start).Seconds()
 	}
-	c.lines, c.methods = nil, nil
+	c.lines, c.methods = nil, ""
 	m.stats.Events++
 	m.stats.ByCause[final.c]++
 	m.emit(ev)
 }
 
-// sweep ends connections whose silence proves them over and forgets ended
-// connections whose trailing lines can no longer come.
-func (m *Machine) sweep() {
-	m.lastSweep = m.now
-	var silent []*conn
-	for c := range m.live {
-		if c.authed || c.client || c.last.IsZero() {
-			continue
-		}
-		if m.now.Sub(c.start) > m.opt.LoginGraceTime+5*time.Second && m.now.Sub(c.last) > 5*time.Second {
-			silent = append(silent, c)
-		}
+// fillAddr sets the event's address fields: src_ip only for an address,
+// the text sshd wrote in Remote otherwise (or when it has a zone).
+func (c *conn) fillAddr(ev *Event) {
+	if c.ipOK {
+		ev.SrcIP = c.ip
 	}
-	// Map order is random; events come out in a stable order.
+	ev.Remote = c.remote()
+	if c.port >= 0 {
+		ev.SrcPort = int(c.port)
+	}
+}
+
+// sweep ends h's connections whose silence proves them over and forgets
+// its ended connections whose trailing lines can no longer come.
+func (m *Machine) sweep(h *hostState) {
+	h.lastSweep = h.now
+	silent := m.due(h)
+	// Events come out in a stable order.
 	sortByStart(silent)
 	for _, c := range silent {
 		m.endSilent(c)
 	}
-	m.expireDead()
+	m.expireHeld(h)
+	m.expireDead(h)
 }
 
 // endSilent ends an unauthenticated connection that went silent: either a
@@ -475,68 +841,120 @@ func (m *Machine) endSilent(c *conn) {
 		"silent until LoginGraceTime (%s) expired; this sshd logs no line for it", m.opt.LoginGraceTime)}, true)
 }
 
-func (m *Machine) expireDead() {
+func (m *Machine) expireDead(h *hostState) {
 	i := 0
-	for ; i < len(m.dead); i++ {
-		c := m.dead[i]
-		if m.now.Sub(c.end) <= m.opt.Linger {
+	for ; i < len(h.dead); i++ {
+		c := h.dead[i]
+		if h.now.Sub(c.last) <= m.opt.Linger {
 			break
 		}
 		m.forget(c)
+		h.dead[i] = nil
 	}
-	m.dead = m.dead[i:]
+	h.dead = h.dead[i:]
 }
 
 func (m *Machine) forget(c *conn) {
-	for _, pid := range append([]int{c.pid}, c.pids...) {
-		k := pidKey{c.host, pid, c.client}
-		if m.byPID[k] == c {
-			delete(m.byPID, k)
-		}
+	for _, pid := range c.allPIDs() {
+		k := newPIDKey(c.h.id, int32(pid), c.client)
+		m.byPID.drop(k, c)
 	}
 	if c.port >= 0 {
-		k := addrKey{c.host, c.ip, c.port}
-		if m.byAddr[k] == c {
-			delete(m.byAddr, k)
-		}
+		k := addrKey{c.h.id, c.port, c.ip}
+		m.byAddr.drop(k, c)
 	}
 }
 
 // evict flushes the longest-silent tenth of the open connections.
 func (m *Machine) evict() {
-	all := make([]*conn, 0, len(m.live))
-	for c := range m.live {
-		all = append(all, c)
-	}
-	slices.SortFunc(all, func(a, b *conn) int { return a.last.Compare(b.last) })
-	for _, c := range all[:len(all)/10+1] {
+	for k := m.live.n/10 + 1; k > 0 && m.live.head != nil; k-- {
+		c := m.live.head
+		c.orphan = false // an evicted orphan is reported, not held
 		m.finish(c, verdict{c: cause.Unknown, rule: "evicted", detail: "too many open connections; flushed while still open"}, false)
 	}
 }
 
-// Flush ends every open connection at the end of the input, in the order
-// they started: silent unauthenticated ones past LoginGraceTime as grace
-// timeouts, the rest with what their lines said, or unknown.
+// Flush is the end of a batch of input. Host by host, in the order of
+// their names, it ends what the host's time proves over, in the order the
+// connections started: unauthenticated connections that started
+// LoginGraceTime or more before the host's last line (sshd has cut them;
+// a sweep waits a few seconds longer for a late end line), and those whose
+// own lines said the peer was gone. It settles post-auth endings still
+// waiting for their session's PAM line. Connections still open stay open:
+// OpenEvents reports them, and a later Feed (or a Machine restored from
+// State) continues them.
 func (m *Machine) Flush() {
-	open := make([]*conn, 0, len(m.live))
-	for c := range m.live {
-		open = append(open, c)
+	for _, h := range m.byName() {
+		m.flushHost(h)
 	}
-	sortByStart(open)
-	for _, c := range open {
-		switch {
-		case !c.authed && !c.client && !c.closed && !c.start.IsZero() && m.now.Sub(c.start) >= m.opt.LoginGraceTime:
-			m.endSilent(c)
-		case c.closed:
-			m.finish(c, verdict{}, false)
-		default:
-			m.finish(c, verdict{c: cause.Unknown, rule: "end-of-input", detail: "the input ended while the connection was open"}, false)
+}
+
+func (m *Machine) flushHost(h *hostState) {
+	m.sweep(h)
+	var over []*conn
+	h.deadlines.all(func(e deadlineEntry) { // every connection that can end by silence is here
+		c := e.c
+		if hasDeadline(c) && !c.start.IsZero() && (c.closed || h.now.Sub(c.start) >= m.opt.LoginGraceTime) {
+			over = append(over, c)
+		}
+	})
+	sortByStart(over)
+	for _, c := range over {
+		m.endSilent(c)
+	}
+	m.settleHeld(h)
+}
+
+// OpenCount is how many connections are being followed (not ended yet).
+func (m *Machine) OpenCount() int { return m.live.n }
+
+// OpenEvents yields the connections still open, in the order they
+// started, as events with Open set: no cause or confidence yet, End the
+// time of their last line, and the ID they will have when they end. Each
+// event is new (the caller may keep it); they are made one at a time, so a
+// million open sessions need no second million events in memory. The
+// Machine must not be fed while the iteration runs.
+func (m *Machine) OpenEvents() iter.Seq[*Event] {
+	return func(yield func(*Event) bool) {
+		open := m.live.all()
+		sortByStart(open)
+		for _, c := range open {
+			if !yield(m.openEvent(c)) {
+				return
+			}
 		}
 	}
-	for _, c := range m.dead {
-		m.forget(c)
+}
+
+func (m *Machine) openEvent(c *conn) *Event {
+	ev := &Event{
+		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
+		Start:        c.start,
+		End:          c.last,
+		StartUnknown: c.startUnknown(),
+		Open:         true,
+		Prec:         c.prec,
+		Host:         c.h.name,
+		Program:      c.from.program,
+		PID:          c.pid,
+		User:         c.user,
+		Phase:        cause.Preauth,
+		AuthFailures: int(c.failures),
+		AuthMethods:  c.methodList(),
+		Lines:        slices.Clone(c.lines),
+		LinesDropped: int(c.dropped),
+		Source:       c.from.source,
 	}
-	m.dead = m.dead[:0]
+	c.fillAddr(ev)
+	if c.authed {
+		ev.Phase = cause.Postauth
+	}
+	if c.startUnknown() {
+		ev.Start = time.Time{}
+	} else if !c.start.IsZero() && !c.last.IsZero() {
+		ev.DurationS = c.last.Sub(c.start).Seconds()
+	}
+	return ev
 }
 
 // sortByStart orders connections by start, host and pid.
@@ -545,7 +963,7 @@ func sortByStart(cs []*conn) {
 		if n := a.start.Compare(b.start); n != 0 {
 			return n
 		}
-		if n := strings.Compare(a.host, b.host); n != 0 {
+		if n := strings.Compare(a.h.name, b.h.name); n != 0 {
 			return n
 		}
 		return a.pid - b.pid
@@ -553,9 +971,16 @@ func sortByStart(cs []*conn) {
 }
 
 func (c *conn) addLine(raw string, max int) {
-	if len(c.lines) < max {
-		if c.lines == nil {
-			c.lines = make([]string, 0, 8)
+	if n := len(c.lines); n < max {
+		switch {
+		case c.lines == nil:
+			// Most connections (bots') end within 4 lines; an
+			// authenticated session's lines are trimmed (authenticate).
+			c.lines = make([]string, 0, min(4, max))
+		case n == cap(c.lines) && n < 8:
+			l := make([]string, n, min(8, max)) // then within 8
+			copy(l, c.lines)
+			c.lines = l
 		}
 		c.lines = append(c.lines, raw)
 		return
@@ -564,41 +989,79 @@ func (c *conn) addLine(raw string, max int) {
 	c.dropped++
 }
 
+// addMethod records an authentication method tried (a rule's {method}
+// field is a word: it holds no space).
 func (c *conn) addMethod(method string) {
-	if method == "" {
-		return
-	}
-	for _, x := range c.methods {
-		if x == method {
-			return
+	switch {
+	case method == "" || strings.IndexByte(method, ' ') >= 0:
+	case c.methods == "":
+		c.methods = method // a substring of the line: no allocation
+	default:
+		for rest := c.methods; rest != ""; {
+			x := rest
+			if i := strings.IndexByte(rest, ' '); i >= 0 {
+				x, rest = rest[:i], rest[i+1:]
+			} else {
+				rest = ""
+			}
+			if x == method {
+				return
+			}
 		}
+		c.methods += " " + method
 	}
-	c.methods = append(c.methods, method)
 }
 
-// knownClients remembers which addresses logged in successfully, per host,
+// methodList is the methods tried, for an event. A list of one common
+// method is shared (events are read, never changed).
+func (c *conn) methodList() []string {
+	switch c.methods {
+	case "":
+		return nil
+	case "password":
+		return onlyPassword
+	case "publickey":
+		return onlyPublickey
+	case "keyboard-interactive/pam":
+		return onlyKbdPAM
+	case "none":
+		return onlyNone
+	}
+	return strings.Split(c.methods, " ")
+}
+
+var (
+	onlyPassword  = []string{"password"}
+	onlyPublickey = []string{"publickey"}
+	onlyKbdPAM    = []string{"keyboard-interactive/pam"}
+	onlyNone      = []string{"none"}
+)
+
+// knownClients remembers which addresses logged in successfully on a host,
 // for the host-key inference. It holds at most about max entries: two
 // generations, the older dropped when the newer fills.
 type knownClients struct {
-	cur, old map[addrKey]struct{}
+	cur, old map[string]struct{}
 	max      int
 }
 
-func newKnownClients(max int) knownClients {
-	return knownClients{cur: map[addrKey]struct{}{}, old: map[addrKey]struct{}{}, max: max}
-}
+// knownMax bounds the addresses remembered per host.
+const knownMax = 1 << 16
 
-func (k *knownClients) add(host, ip string) {
-	key := addrKey{host: host, ip: ip}
-	k.cur[key] = struct{}{}
+func newKnownClients(max int) knownClients { return knownClients{max: max} }
+
+func (k *knownClients) add(ip string) {
+	if k.cur == nil {
+		k.cur = map[string]struct{}{}
+	}
+	k.cur[ip] = struct{}{}
 	if len(k.cur) >= k.max/2 {
-		k.old, k.cur = k.cur, map[addrKey]struct{}{}
+		k.old, k.cur = k.cur, map[string]struct{}{}
 	}
 }
 
-func (k *knownClients) has(host, ip string) bool {
-	key := addrKey{host: host, ip: ip}
-	_, a := k.cur[key]
-	_, b := k.old[key]
+func (k *knownClients) has(ip string) bool {
+	_, a := k.cur[ip]
+	_, b := k.old[ip]
 	return a || b
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +18,9 @@ import (
 
 // A case file holds cases separated by "=== name" lines. Each case has log
 // lines, then "--- want" and one line per expected event, in emission
-// order, as space-separated key=value pairs compared with the event's
-// fields (src_port, cause, confidence, phase, user, src_ip, failures, rule,
-// host, pid). Values with spaces are not needed for these fields.
+// order (the connections still open at the end come last), as
+// space-separated key=value pairs compared with the event's fields (see
+// eventField). Values cannot hold spaces.
 type caseSpec struct {
 	name  string
 	lines []string
@@ -97,11 +99,27 @@ func eventField(ev *Event, k string) string {
 		return fmt.Sprint(ev.DurationS)
 	case "methods":
 		return strings.Join(ev.AuthMethods, ",")
+	case "open":
+		return fmt.Sprint(ev.Open)
+	case "start_unknown":
+		return fmt.Sprint(ev.StartUnknown)
+	case "start":
+		if ev.Start.IsZero() {
+			return "-"
+		}
+		return ev.Start.Format(time.RFC3339Nano)
+	case "end":
+		return ev.End.Format(time.RFC3339Nano)
+	case "remote":
+		return ev.Remote
+	case "detail":
+		return ev.Detail
 	}
 	return "?unknown field " + k
 }
 
-// run classifies lines as one input and returns the events.
+// run classifies lines as one input and returns the events: the ended
+// ones in emission order, then the connections still open at the end.
 func run(t testing.TB, lines []string, opt Options) ([]*Event, *Machine) {
 	rs, err := rules.Load()
 	if err != nil {
@@ -118,7 +136,7 @@ func run(t testing.TB, lines []string, opt Options) ([]*Event, *Machine) {
 		m.Feed(&l)
 	}
 	m.Flush()
-	return evs, m
+	return append(evs, slices.Collect(m.OpenEvents())...), m
 }
 
 func TestCases(t *testing.T) {
@@ -152,7 +170,8 @@ func TestCases(t *testing.T) {
 // panic, every event valid JSON with a known cause, and an event's source
 // address always taken from one of its own evidence lines.
 func FuzzFeed(f *testing.F) {
-	for _, file := range []string{"testdata/openssh92.cases", "testdata/openssh10.cases"} {
+	files, _ := filepath.Glob("testdata/*.cases")
+	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
@@ -188,14 +207,58 @@ func FuzzFeed(f *testing.F) {
 				t.Fatalf("cause %q", ev.Cause)
 			}
 			if ev.SrcIP != "" {
+				if _, ok := canonAddr(ev.SrcIP); !ok {
+					t.Fatalf("src_ip %q is no address", ev.SrcIP)
+				}
 				found := false
 				for _, l := range ev.Lines {
-					found = found || strings.Contains(l, ev.SrcIP)
+					found = found || strings.Contains(l, ev.SrcIP) || addrIn(l, ev.SrcIP)
 				}
 				if !found {
 					t.Fatalf("src_ip %q in no evidence line %q", ev.SrcIP, ev.Lines)
 				}
 			}
+			if ev.Remote != "" && !strings.Contains(strings.Join(ev.Lines, "\n"), ev.Remote) {
+				t.Fatalf("remote %q in no evidence line %q", ev.Remote, ev.Lines)
+			}
+		}
+	})
+}
+
+// addrIn reports whether some word of line is an address whose canonical
+// form is ip (sshd may write "::ffff:1.2.3.4" or upper-case IPv6).
+func addrIn(line, ip string) bool {
+	for _, w := range strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '[' || r == ']' || r == ',' }) {
+		for _, cand := range []string{w, strings.TrimSuffix(w, ":")} {
+			if c, ok := canonAddr(cand); ok && c == ip {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// canonAddr's IPv4 shortcut agrees with net/netip on what is canonical.
+func TestCanonIPv4(t *testing.T) {
+	for _, s := range []string{"1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.0.1", "192.168.100.200",
+		"01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ",
+		"::1", "::ffff:1.2.3.4", "a.b.c.d", "999.1.1.1", "1.2.3.-4", "0.00.0.0", "100.200.250.255"} {
+		a, err := netip.ParseAddr(s)
+		want := err == nil && a.Is4() && a.String() == s
+		if got := canonIPv4(s); got != want {
+			t.Errorf("canonIPv4(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzCanonIPv4(f *testing.F) {
+	for _, s := range []string{"1.2.3.4", "01.2.3.4", "255.255.255.255", "::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := netip.ParseAddr(s)
+		if want := err == nil && a.Is4() && a.String() == s; canonIPv4(s) != want {
+			t.Fatalf("canonIPv4(%q) = %v, want %v", s, !want, want)
 		}
 	})
 }

@@ -1,10 +1,13 @@
 package classify
 
 import (
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sshwhy/sshwhy/cause"
+	"github.com/sshwhy/sshwhy/rules"
 )
 
 // State is a Machine's memory, in a form that survives a restart: the
@@ -13,10 +16,26 @@ import (
 // daemon saves it together with its input positions (file offsets,
 // journal cursor) and resumes exactly where it stopped.
 type State struct {
-	Now   time.Time   `json:"now"`
+	// Now is the latest of the hosts' clocks. A state saved before Hosts
+	// existed had one clock for every host: Now and LastSweep.
+	Now       time.Time `json:"now"`
+	LastSweep time.Time `json:"last_sweep,omitempty"`
+	// Hosts are the hosts' clocks (clock.go), in the order of their names.
+	Hosts []HostClock `json:"hosts,omitempty"`
 	Conns []ConnState `json:"conns"`
 	Known []Known     `json:"known"`
-	Stats Stats       `json:"stats"`
+	// Relay lists the hosts whose sshd relays pre-auth lines with
+	// " [preauth]" (OpenSSH 5.9+), as seen in their lines.
+	Relay []string `json:"relay,omitempty"`
+	Stats Stats    `json:"stats"`
+}
+
+// HostClock is one host's clock: the latest time of its lines (or of an
+// Advance), and its last sweep (the next comes sweepEvery later).
+type HostClock struct {
+	Host      string    `json:"host"`
+	Now       time.Time `json:"now"`
+	LastSweep time.Time `json:"last_sweep,omitempty"`
 }
 
 // Known is an address that authenticated successfully on a host.
@@ -27,43 +46,71 @@ type Known struct {
 
 // ConnState is one followed connection.
 type ConnState struct {
-	Host     string    `json:"host"`
-	Program  string    `json:"program"`
-	Source   string    `json:"source,omitempty"`
-	PID      int       `json:"pid"`
-	PIDs     []int     `json:"pids,omitempty"`
-	Client   bool      `json:"client,omitempty"`
-	IP       string    `json:"ip,omitempty"`
-	Port     int       `json:"port"`
-	User     string    `json:"user,omitempty"`
-	Start    time.Time `json:"start"`
-	Last     time.Time `json:"last"`
-	End      time.Time `json:"end,omitempty"`
-	Prec     int8      `json:"prec"`
-	Authed   bool      `json:"authed,omitempty"`
-	Failures int       `json:"failures,omitempty"`
-	Methods  []string  `json:"methods,omitempty"`
-	Lines    []string  `json:"lines,omitempty"`
-	Dropped  int       `json:"dropped,omitempty"`
-	Closed   bool      `json:"closed,omitempty"`
-	Ended    bool      `json:"ended,omitempty"`
-	HostKey  bool      `json:"host_key,omitempty"`
-	Best     [3]string `json:"best"`      // cause, rule, detail
-	BestWeak [3]string `json:"best_weak"` // cause, rule, detail
+	Host    string    `json:"host"`
+	Program string    `json:"program"`
+	Source  string    `json:"source,omitempty"`
+	PID     int       `json:"pid"`
+	PIDs    []int     `json:"pids,omitempty"`
+	Client  bool      `json:"client,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	Remote  string    `json:"remote,omitempty"`
+	Port    int       `json:"port"`
+	User    string    `json:"user,omitempty"`
+	Start   time.Time `json:"start"`
+	Last    time.Time `json:"last"`
+	End     time.Time `json:"end,omitempty"`
+	Prec    int8      `json:"prec"`
+	Authed  bool      `json:"authed,omitempty"`
+	// Attempted: a user-auth request was made. StartUnknown: authenticated,
+	// but the line saying so was not in the input.
+	Attempted    bool     `json:"attempted,omitempty"`
+	StartUnknown bool     `json:"start_unknown,omitempty"`
+	Failures     int      `json:"failures,omitempty"`
+	Methods      []string `json:"methods,omitempty"`
+	Lines        []string `json:"lines,omitempty"`
+	Dropped      int      `json:"dropped,omitempty"`
+	Closed       bool     `json:"closed,omitempty"`
+	Ended        bool     `json:"ended,omitempty"`
+	HostKey      bool     `json:"host_key,omitempty"`
+	// Children joined by address, and the orphan state (join.go): an ended
+	// orphan is waiting for its session's PAM line.
+	PreChild  int    `json:"pre_child,omitempty"`
+	PostChild int    `json:"post_child,omitempty"`
+	Orphan    bool   `json:"orphan,omitempty"`
+	JoinNote  string `json:"join_note,omitempty"`
+	// Best and BestWeak: cause, rule, detail, and the cause before
+	// authentication when it differs (a state saved before that fourth
+	// element existed restores with it empty).
+	Best     [4]string `json:"best"`
+	BestWeak [4]string `json:"best_weak"`
 }
 
 // State returns a copy of the Machine's state.
 func (m *Machine) State() State {
-	st := State{Now: m.now, Stats: m.Stats()}
-	for c := range m.live {
+	st := State{Stats: m.Stats()}
+	for c := m.live.head; c != nil; c = c.next {
 		st.Conns = append(st.Conns, c.state())
 	}
-	for _, c := range m.dead {
-		st.Conns = append(st.Conns, c.state())
-	}
-	for _, gen := range []map[addrKey]struct{}{m.known.old, m.known.cur} {
-		for k := range gen {
-			st.Known = append(st.Known, Known{Host: k.host, IP: k.ip})
+	for _, h := range m.byName() {
+		st.Hosts = append(st.Hosts, HostClock{Host: h.name, Now: h.now, LastSweep: h.lastSweep})
+		if h.now.After(st.Now) {
+			st.Now = h.now
+		}
+		for _, c := range h.dead {
+			st.Conns = append(st.Conns, c.state())
+		}
+		for _, c := range h.held {
+			st.Conns = append(st.Conns, c.state())
+		}
+		if h.relay {
+			st.Relay = append(st.Relay, h.name)
+		}
+		for _, gen := range []map[string]struct{}{h.known.old, h.known.cur} {
+			// Older first (Restore keeps the newer), each sorted: the same
+			// Machine saves the same state.
+			for _, ip := range slices.Sorted(maps.Keys(gen)) {
+				st.Known = append(st.Known, Known{Host: h.name, IP: ip})
+			}
 		}
 	}
 	return st
@@ -72,55 +119,151 @@ func (m *Machine) State() State {
 // Restore replaces the Machine's state with st (from State, possibly of
 // another process).
 func (m *Machine) Restore(st State) {
-	m.now, m.lastSweep = st.Now, st.Now
 	m.stats = st.Stats
 	if m.stats.ByCause == nil {
 		m.stats.ByCause = map[cause.Cause]int64{}
 	}
-	m.byPID = map[pidKey]*conn{}
-	m.byAddr = map[addrKey]*conn{}
-	m.live = map[*conn]struct{}{}
-	m.dead = nil
+	m.byPID = newConnIndex[pidKey]()
+	m.byAddr = newConnIndex[addrKey]()
+	m.live = connList{}
+	m.hosts, m.hostList, m.hostsSorted, m.lastHost = map[string]*hostState{}, nil, false, nil
+	for _, hc := range st.Hosts {
+		h := m.host(hc.Host)
+		h.now, h.lastSweep = hc.Now, hc.LastSweep
+	}
+	// A state saved with one clock for every host: each host it names
+	// starts from that clock.
+	old := st.Hosts == nil
+	clock := func(name string) *hostState {
+		h := m.host(name)
+		if old && h.now.IsZero() {
+			h.now, h.lastSweep = st.Now, st.LastSweep
+			if h.lastSweep.IsZero() {
+				h.lastSweep = st.Now // a state saved before LastSweep existed
+			}
+		}
+		return h
+	}
+	for _, name := range st.Relay {
+		clock(name).relay = true
+	}
+	var live []*conn
 	for _, cs := range st.Conns {
-		c := restoreConn(cs)
-		for _, pid := range append([]int{c.pid}, c.pids...) {
-			m.byPID[pidKey{c.host, pid, c.client}] = c
-		}
-		if c.port >= 0 {
-			m.byAddr[addrKey{c.host, c.ip, c.port}] = c
-		}
-		if c.ended {
-			m.dead = append(m.dead, c)
-		} else {
-			m.live[c] = struct{}{}
+		c := m.restoreConn(clock(cs.Host), cs)
+		switch {
+		case c.ended && c.orphan:
+			c.h.held = append(c.h.held, c)
+		case c.ended:
+			c.h.dead = append(c.h.dead, c)
+		default:
+			live = append(live, c) // saved least recently active first
+			m.live.pushBack(c)
 		}
 	}
 	// Ended connections expire in end order.
-	slices.SortStableFunc(m.dead, func(a, b *conn) int { return a.end.Compare(b.end) })
-	m.known = newKnownClients(m.known.max)
+	byEnd := func(a, b *conn) int { return a.last.Compare(b.last) }
+	for _, h := range m.hostList {
+		slices.SortStableFunc(h.dead, byEnd)
+		slices.SortStableFunc(h.held, byEnd)
+	}
+	// A pid or address used by several connections (reused) belongs to
+	// the open one, else to the one that ended last: register in that
+	// order.
+	register := func(c *conn) {
+		for _, pid := range c.allPIDs() {
+			m.byPID.set(newPIDKey(c.h.id, int32(pid), c.client), c)
+		}
+		if c.port >= 0 {
+			m.byAddr.set(addrKey{c.h.id, c.port, c.ip}, c)
+		}
+	}
+	for _, h := range m.hostList {
+		for _, c := range h.dead {
+			register(c)
+		}
+		for _, c := range h.held {
+			register(c)
+		}
+	}
+	for _, c := range live {
+		register(c)
+	}
+	// Deadlines are not saved: they follow from start, last line and the
+	// options.
+	for _, c := range live {
+		m.watch(c)
+	}
 	for _, k := range st.Known {
-		m.known.add(k.Host, k.IP)
+		clock(k.Host).known.add(k.IP)
 	}
 }
 
 func (c *conn) state() ConnState {
-	return ConnState{
-		Host: c.host, Program: c.program, Source: c.source, PID: c.pid, PIDs: c.pids, Client: c.client,
-		IP: c.ip, Port: c.port, User: c.user, Start: c.start, Last: c.last, End: c.end, Prec: c.prec,
-		Authed: c.authed, Failures: c.failures, Methods: c.methods, Lines: c.lines, Dropped: c.dropped,
+	s := ConnState{
+		Host: c.h.name, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.allPIDs()[1:], Client: c.client,
+		IP: c.ip, Remote: c.remote(), Port: int(c.port), User: c.user, Start: c.start, Last: c.last, Prec: c.prec,
+		Authed: c.authed, Attempted: c.attempted, StartUnknown: c.startUnknown(),
+		Failures: int(c.failures), Methods: c.methodList(), Lines: c.lines, Dropped: int(c.dropped),
 		Closed: c.closed, Ended: c.ended, HostKey: c.hostKey,
-		Best:     [3]string{string(c.best.c), c.best.rule, c.best.text()},
-		BestWeak: [3]string{string(c.bestWeak.c), c.bestWeak.rule, c.bestWeak.text()},
+		PreChild: c.preChild(), PostChild: c.postChild(), Orphan: c.orphan, JoinNote: c.joinNote(),
+		Best:     c.causes().best.state(),
+		BestWeak: c.causes().weak.state(),
 	}
+	if c.ended {
+		s.End = c.last
+	}
+	return s
 }
 
-func restoreConn(s ConnState) *conn {
-	return &conn{
-		host: s.Host, program: s.Program, source: s.Source, pid: s.PID, pids: s.PIDs, client: s.Client,
-		ip: s.IP, port: s.Port, user: s.User, start: s.Start, last: s.Last, end: s.End, prec: s.Prec,
-		authed: s.Authed, failures: s.Failures, methods: s.Methods, lines: s.Lines, dropped: s.Dropped,
-		closed: s.Closed, ended: s.Ended, hostKey: s.HostKey,
-		best:     verdict{c: cause.Cause(s.Best[0]), rule: s.Best[1], detail: s.Best[2]},
-		bestWeak: verdict{c: cause.Cause(s.BestWeak[0]), rule: s.BestWeak[1], detail: s.BestWeak[2]},
+func (s *said) state() [4]string {
+	if s.r == nil {
+		return [4]string{}
 	}
+	return [4]string{string(s.r.Cause), s.r.ID, s.detail, string(s.r.CausePreauth)}
+}
+
+// restoreSaid finds the rule a saved cause came from. When the rule set
+// no longer has it (the rules changed between runs), a rule with the saved
+// id and causes stands in.
+func (m *Machine) restoreSaid(s [4]string) said {
+	if s[0] == "" && s[1] == "" {
+		return said{}
+	}
+	if m.byID == nil {
+		m.byID = make(map[string]*rules.Rule, len(m.rules.Rules))
+		for _, r := range m.rules.Rules {
+			m.byID[r.ID] = r
+		}
+	}
+	r := m.byID[s[1]]
+	if r == nil || string(r.Cause) != s[0] || string(r.CausePreauth) != s[3] {
+		r = &rules.Rule{ID: s[1], Cause: cause.Cause(s[0]), CausePreauth: cause.Cause(s[3])}
+	}
+	return said{r: r, detail: s[2]}
+}
+
+func (m *Machine) restoreConn(h *hostState, s ConnState) *conn {
+	c := &conn{
+		h: h, from: m.origin(s.Program, s.Source), pid: s.PID, client: s.Client,
+		ip: s.IP, port: int32(s.Port), user: s.User, start: s.Start, last: s.Last, prec: s.Prec,
+		authed: s.Authed, attempted: s.Attempted, authSeen: !s.StartUnknown,
+		failures: int32(s.Failures), methods: strings.Join(s.Methods, " "), lines: s.Lines, dropped: int32(s.Dropped),
+		closed: s.Closed, ended: s.Ended, hostKey: s.HostKey, orphan: s.Orphan,
+	}
+	if b, w := m.restoreSaid(s.Best), m.restoreSaid(s.BestWeak); b.r != nil || w.r != nil {
+		c.said = &causes{best: b, weak: w}
+	}
+	if s.Remote != "" || s.PreChild != 0 || s.PostChild != 0 || s.JoinNote != "" {
+		c.x = &connExtra{remote: s.Remote, preChild: s.PreChild, postChild: s.PostChild, joinNote: s.JoinNote}
+	}
+	for _, pid := range s.PIDs {
+		c.addPID(pid)
+	}
+	if s.Ended && s.End.After(s.Last) {
+		c.last = s.End // a state saved when end and last were two fields
+	}
+	if s.IP != "" {
+		_, c.ipOK = canonAddr(s.IP)
+	}
+	return c
 }

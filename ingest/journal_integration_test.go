@@ -1,3 +1,5 @@
+//go:build cgo
+
 package ingest_test
 
 import (
@@ -215,15 +217,6 @@ func journalStamps(t *testing.T, dir string) map[string]int64 {
 	return m
 }
 
-func mustLog(t *testing.T, tag string, messages ...string) int {
-	t.Helper()
-	pid, err := lab.Log(tag, "authpriv.info", messages...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
-}
-
 func messages(ls []ingest.Line) []string {
 	var m []string
 	for _, l := range ls {
@@ -238,16 +231,4 @@ func raws(ls []ingest.Line) string {
 		b.WriteString("  " + l.Raw + "\n")
 	}
 	return b.String()
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -58,9 +58,13 @@ type Line struct {
 	Host    string    // "" when the format carries none
 	Program string    // e.g. "sshd", "sshd-session", "ssh"; "" when no header was found
 	PID     int       // 0 when absent
-	Message string    // the text after "prog[pid]: "
-	Format  Format
-	Source  string // file path, "-" for stdin, "journal"
+	Message string    // the text after "prog[pid]: " (for a repeat line, the repeated message)
+	// Repeat is N for rsyslog's "message repeated N times: [ msg]": the
+	// line stands for N more copies of Message (Raw keeps the line as
+	// written). It is 0 for an ordinary line.
+	Repeat int
+	Format Format
+	Source string // file path, "-" for stdin, "journal"
 	// Offset, File and Cursor locate the record for checkpoints: for files
 	// the byte offset just after the line and the identity of the file it
 	// was read from (nil for stdin), for journald the cursor.

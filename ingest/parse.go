@@ -10,7 +10,8 @@ import "time"
 //	host prog[pid]: msg                                   no timestamp (FormatBare)
 //
 // "prog: msg" (no pid) is accepted after a timestamp; "sshd(pam_unix)[pid]:"
-// yields program "sshd". Also understood: BSD lines without host, FreeBSD
+// yields program "sshd". rsyslog's "message repeated N times: [ msg]" is
+// unwrapped (Line.Repeat). Also understood: BSD lines without host, FreeBSD
 // syslogd -v "<auth.info>" before the host, the Solaris "[ID 800047
 // auth.info]" message prefix, and macOS's space for the T in timestamps.
 // A line matching none of these gets FormatUnknown and its whole text as
@@ -72,7 +73,36 @@ func (p *Parser) Parse(raw string) Line {
 	if !ok {
 		return Line{Raw: raw, Message: raw, Prec: -1}
 	}
+	if l.Program != "" && len(l.Message) > len(repeatPrefix) && l.Message[0] == 'm' {
+		repeated(&l)
+	}
 	return l
+}
+
+const repeatPrefix = "message repeated "
+
+// repeated unwraps rsyslog's repeated-message reduction (on by default in
+// older Debian and Ubuntu rsyslog.conf): "message repeated N times: [ msg]"
+// stands for N more copies of msg. Message becomes msg and Repeat N; a
+// line that does not have exactly that shape (a cut one, for example) is
+// left alone.
+func repeated(l *Line) {
+	s := l.Message
+	if s[:len(repeatPrefix)] != repeatPrefix || s[len(s)-1] != ']' {
+		return
+	}
+	i := len(repeatPrefix)
+	n := 0
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		if n = n*10 + int(s[i]-'0'); n > 1<<30 {
+			return
+		}
+	}
+	const mid = " times: [ "
+	if n == 0 || len(s) < i+len(mid)+1 || s[i:i+len(mid)] != mid {
+		return
+	}
+	l.Message, l.Repeat = s[i+len(mid):len(s)-1], n
 }
 
 // priEnd returns the index after a "<PRI>" prefix of 1 to 3 digits, or 0.

@@ -113,6 +113,22 @@ func TestParse(t *testing.T) {
 		{"invalid utf-8 in message", june, "Jun  1 12:00:00 vm sshd[1]: Invalid user \xff\xfe from 10.0.0.1",
 			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 1, Message: "Invalid user \xff\xfe from 10.0.0.1"}},
 
+		// rsyslog's repeated-message reduction
+		{"repeated message", june, "Jun  1 12:00:00 vm sshd[24227]: message repeated 5 times: [ Failed password for root from 198.51.100.9 port 42393 ssh2]",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 24227, Repeat: 5, Message: "Failed password for root from 198.51.100.9 port 42393 ssh2"}},
+		{"repeated message rfc3339", june, "2023-06-01T12:00:00.5+00:00 vm sshd[7]: message repeated 2 times: [ Failed password for invalid user a] from 1.2.3.4 port 5 ssh2]",
+			Line{Format: FormatRFC3339, Time: ts(t, "2023-06-01T12:00:00.5Z"), Prec: 1, Host: "vm", Program: "sshd", PID: 7, Repeat: 2, Message: "Failed password for invalid user a] from 1.2.3.4 port 5 ssh2"}},
+		{"repeated message cut short stays as written", june, "Jun  1 12:00:00 vm sshd[7]: message repeated 5 times: [ Failed password for ro",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 7, Message: "message repeated 5 times: [ Failed password for ro"}},
+		{"repeated zero times is not a repeat", june, "Jun  1 12:00:00 vm sshd[7]: message repeated 0 times: [ x]",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 7, Message: "message repeated 0 times: [ x]"}},
+		{"repeated without count", june, "Jun  1 12:00:00 vm sshd[7]: message repeated times: [ x]",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 7, Message: "message repeated times: [ x]"}},
+		{"repeated huge count", june, "Jun  1 12:00:00 vm sshd[7]: message repeated 99999999999999 times: [ x]",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 7, Message: "message repeated 99999999999999 times: [ x]"}},
+		{"repeated empty message", june, "Jun  1 12:00:00 vm sshd[7]: message repeated 3 times: [ ]",
+			Line{Format: FormatBSD, Time: ts(t, "2023-06-01T12:00:00Z"), Host: "vm", Program: "sshd", PID: 7, Repeat: 3, Message: ""}},
+
 		// year inference
 		{"december before january ref", ts(t, "2024-01-01T06:00:00Z"), "Dec 31 23:59:59 vm sshd[1]: x",
 			Line{Format: FormatBSD, Time: ts(t, "2023-12-31T23:59:59Z"), Host: "vm", Program: "sshd", PID: 1, Message: "x"}},
@@ -273,6 +289,7 @@ func FuzzParse(f *testing.F) {
 		"<38>1 2023-06-01T12:00:00.5Z vm sshd 123 ID [a k=\"\\]\"] \xef\xbb\xbfx",
 		"vm sshd[42]: x",
 		"Feb 29 00:00:00 h p[1]:",
+		"Jun  1 12:00:00 vm sshd[7]: message repeated 5 times: [ Failed password for root from 198.51.100.9 port 42393 ssh2]",
 		"\x00\xff",
 	} {
 		f.Add(s)
@@ -284,6 +301,9 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Raw changed")
 		}
 		checkLine(t, l)
+		if l.Repeat < 0 || (l.Repeat > 0 && l.Program == "") {
+			t.Errorf("Repeat %d (program %q)", l.Repeat, l.Program)
+		}
 		if l.Format == FormatBSD && l.Time.Year() != 2023 && l.Time.Year() != 2024 && !(l.Time.Month() == 2 && l.Time.Day() == 29) {
 			t.Errorf("BSD year %d outside the Ref window", l.Time.Year())
 		}

@@ -62,6 +62,13 @@ type Config struct {
 	// Unmatched, when set, receives a copy of every line of sshd (or ssh)
 	// that no rule matched.
 	Unmatched func(*ingest.Line)
+	// Parallel makes Drain read and match lines, classify them and write
+	// the events to the sinks on three goroutines, for a machine with
+	// several cores (parallel.go). The events and their order are the
+	// same; the sinks and Unmatched are called from one goroutine at a
+	// time, not the caller's. Classify.ReuseEvents is then off. Feed and
+	// Advance are not affected.
+	Parallel bool
 }
 
 // Pipeline is the loop. It is not safe for concurrent use: one goroutine
@@ -70,6 +77,7 @@ type Pipeline struct {
 	cfg       Config
 	m         *classify.Machine
 	sinkErr   error
+	collect   func(*classify.Event)  // while a parallel Drain runs: where events go
 	cp        *checkpoint.Checkpoint // positions, kept current as lines are fed
 	start     time.Time
 	inputs    int
@@ -84,6 +92,9 @@ func New(cfg Config) (*Pipeline, error) {
 	p := &Pipeline{cfg: cfg, cp: &checkpoint.Checkpoint{Version: checkpoint.Version}, start: time.Now()}
 	mopt := cfg.Classify
 	mopt.Unmatched = cfg.Unmatched
+	if cfg.Parallel {
+		mopt.ReuseEvents = false // events go to another goroutine
+	}
 	m, err := classify.New(cfg.Rules, mopt, p.emit)
 	if err != nil {
 		return nil, err
@@ -93,6 +104,10 @@ func New(cfg Config) (*Pipeline, error) {
 }
 
 func (p *Pipeline) emit(ev *classify.Event) {
+	if p.collect != nil {
+		p.collect(ev)
+		return
+	}
 	if p.sinkErr != nil {
 		return
 	}
@@ -142,6 +157,13 @@ func (p *Pipeline) Feed(l *ingest.Line) error {
 	return p.sinkErr
 }
 
+// Advance moves the classifier's clock to now (the wall clock of a live
+// source that is idle), ending what the time proves over.
+func (p *Pipeline) Advance(now time.Time) error {
+	p.m.Advance(now)
+	return p.sinkErr
+}
+
 // Track adds a position to save with every checkpoint (Drain does it for
 // the sources it reads).
 func (p *Pipeline) Track(pos Position) { p.positions = append(p.positions, pos) }
@@ -153,22 +175,29 @@ func (p *Pipeline) Drain(ctx context.Context, src Source, pos Position) error {
 	if pos != nil {
 		p.Track(pos)
 	}
+	if p.cfg.Parallel {
+		return p.drainParallel(ctx, src, pos)
+	}
+	// One Line for the whole input: Position.Record takes its address,
+	// which would otherwise move every line to the heap.
+	l := new(ingest.Line)
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		l, err := src.Next()
+		var err error
+		*l, err = src.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := p.Feed(&l); err != nil {
+		if err := p.Feed(l); err != nil {
 			return err
 		}
 		if pos != nil {
-			pos.Record(&l)
+			pos.Record(l)
 		}
 	}
 }

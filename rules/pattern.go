@@ -32,6 +32,7 @@ type segment struct {
 	field   fieldID
 	class   class
 	literal string // text that must follow the field ("" at the end of the template)
+	key     int    // index in literal of the byte lastIndex looks for first (a rare one)
 }
 
 // class is what characters a field may hold.
@@ -152,24 +153,33 @@ func compilePattern(src string) (*pattern, error) {
 		if strings.ContainsAny(lit, "}") {
 			return nil, fmt.Errorf("unbalanced '}' in %q", src)
 		}
-		p.parts = append(p.parts, segment{field: spec.id, class: spec.class, literal: lit})
+		p.parts = append(p.parts, segment{field: spec.id, class: spec.class, literal: lit, key: keyByte(lit)})
 	}
 	return p, nil
 }
 
-func inClass(c class, b byte) bool {
-	switch c {
-	case classAddr:
-		return b > ' ' && b != ',' && b != '[' && b != ']' && b != '\'' && b != '"' && b < 0x7f
-	case classNum:
-		return b >= '0' && b <= '9'
-	case classWord:
-		return b > ' ' && b < 0x7f
-	case classPhrase:
-		return b == ' ' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '-'
+func inClass(c class, b byte) bool { return classTable[b]&(1<<c) != 0 }
+
+// classTable[b] has bit c set when b is in class c.
+var classTable = func() (t [256]uint8) {
+	for i := range t {
+		b := byte(i)
+		t[i] = 1<<classText | 1<<classRemote
+		if b > ' ' && b != ',' && b != '[' && b != ']' && b != '\'' && b != '"' && b < 0x7f {
+			t[i] |= 1 << classAddr
+		}
+		if b >= '0' && b <= '9' {
+			t[i] |= 1 << classNum
+		}
+		if b > ' ' && b < 0x7f {
+			t[i] |= 1 << classWord
+		}
+		if b == ' ' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '-' {
+			t[i] |= 1 << classPhrase
+		}
 	}
-	return true
-}
+	return t
+}()
 
 // match reports whether msg matches the whole pattern, filling f.
 func (p *pattern) match(msg string, f *Fields) bool {
@@ -197,7 +207,7 @@ func (p *pattern) matchFrom(msg string, pos, k int, f *Fields) bool {
 		// Greedy: try the last occurrence of the following literal first.
 		hi := len(msg)
 		for {
-			j := strings.LastIndex(msg[pos:hi], seg.literal)
+			j := seg.lastIndex(msg[pos:hi])
 			if j < 0 {
 				return false
 			}
@@ -228,6 +238,35 @@ func (p *pattern) matchFrom(msg string, pos, k int, f *Fields) bool {
 		}
 		return false
 	}
+}
+
+// keyByte picks the byte of lit that lastIndex looks for: the first that
+// is not a space or punctuation (those are common in messages), else 0.
+func keyByte(lit string) int {
+	for i := 0; i < len(lit); i++ {
+		if c := lit[i]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			return i
+		}
+	}
+	return 0
+}
+
+// lastIndex is strings.LastIndex(s, seg.literal): a backward scan for the
+// literal's key byte, then a comparison (literals are short, and sshd's
+// trusted text after a free-text field is near the end of the line).
+func (seg *segment) lastIndex(s string) int {
+	lit, k := seg.literal, seg.key
+	n := len(lit)
+	if n == 0 {
+		return len(s)
+	}
+	c := lit[k]
+	for i := len(s) - n; i >= 0; i-- {
+		if s[i+k] == c && s[i:i+n] == lit {
+			return i
+		}
+	}
+	return -1
 }
 
 func (p *pattern) set(seg *segment, v string, f *Fields) bool {

@@ -83,18 +83,51 @@ type Rule struct {
 	// Infer names a deduction the state machine may make from this line:
 	// "host_key" (a known client closing right after key exchange).
 	Infer string `yaml:"infer"`
-	// Phase documents where the line occurs: preauth, postauth or any.
+	// Phase is where the line occurs: preauth, postauth or any. A postauth
+	// line is only written once authentication succeeded, so it proves its
+	// connection authenticated even when the input lacks the line that
+	// said so ("Disconnected from user U", ClientAlive timeouts, PAM's
+	// session lines): the classifier takes phase and user from it.
 	Phase string `yaml:"phase"`
+	// Child marks a line written by a child process of the connection
+	// under a pid of its own and without the peer's port: the pre-auth
+	// child before OpenSSH 5.9 (no log relay through the monitor, so no
+	// " [preauth]" either) and the post-auth child before 7.2. Such a line
+	// of a pid the classifier does not know is joined to its connection by
+	// address, user and pid instead of starting a new one.
+	Child bool `yaml:"child"`
 	// Detail is a template for the event's detail, e.g. "{kind}; their offer: {offer}".
 	Detail   string   `yaml:"detail"`
 	Level    string   `yaml:"level"`    // the LogLevel that shows it: INFO, VERBOSE, ERROR, ...
 	Versions string   `yaml:"versions"` // OpenSSH versions that write it, for people
-	Examples []string `yaml:"examples"` // messages this rule must match (checked by tests and `rules test`)
+	Examples []string `yaml:"examples"` // messages this rule must match (checked when the rules are loaded)
 	Disable  bool     `yaml:"disable"`  // in an override file: remove the rule with this id
 
 	Programs []string `yaml:"-"` // from the file
 	File     string   `yaml:"-"` // where it was defined
 	pat      *pattern
+	// rank and rankPre are the ranks of Cause and of the cause before
+	// authentication, plus one (zero: not compiled; Rank looks them up).
+	rank, rankPre int8
+}
+
+// Rank is the rank (cause.Cause.Rank) of the cause the rule gives a
+// connection that did (or did not) authenticate: -1 for none.
+func (r *Rule) Rank(authed bool) int {
+	if r.rank == 0 {
+		return r.causeFor(authed).Rank()
+	}
+	if !authed {
+		return int(r.rankPre) - 1
+	}
+	return int(r.rank) - 1
+}
+
+func (r *Rule) causeFor(authed bool) cause.Cause {
+	if !authed && r.CausePreauth != "" {
+		return r.CausePreauth
+	}
+	return r.Cause
 }
 
 type file struct {
@@ -114,6 +147,74 @@ type Set struct {
 type Group struct {
 	byWord map[string][]*Rule
 	wild   []*Rule // rules whose text starts with a field
+	// The same lists split by the suffix a message has: the rules that
+	// may match a message with " [preauth]" (pre) and one without (plain).
+	words     wordTable
+	wildLists suffixLists
+}
+
+// wordTable finds the rules of a message's first word: an open-addressing
+// table with a cheap hash (a Go map's hash cost a tenth of matching).
+type wordTable struct {
+	slots []wordSlot // a power of two, at most half full
+}
+
+type wordSlot struct {
+	word  string
+	lists *suffixLists
+}
+
+func wordHash(w string) uint {
+	n := len(w)
+	return uint(n)*0x9e3779b1 ^ uint(w[0])<<7 ^ uint(w[n-1])<<3 ^ uint(w[n/2])
+}
+
+func newWordTable(m map[string]*suffixLists) wordTable {
+	size := 8
+	for size < 2*len(m) {
+		size *= 2
+	}
+	t := wordTable{slots: make([]wordSlot, size)}
+	for w, l := range m {
+		for i := wordHash(w); ; i++ {
+			if s := &t.slots[i&uint(size-1)]; s.lists == nil {
+				s.word, s.lists = w, l
+				break
+			}
+		}
+	}
+	return t
+}
+
+func (t *wordTable) get(w string) *suffixLists {
+	if len(w) == 0 || len(t.slots) == 0 {
+		return nil
+	}
+	mask := uint(len(t.slots) - 1)
+	for i := wordHash(w); ; i++ {
+		s := &t.slots[i&mask]
+		if s.lists == nil {
+			return nil
+		}
+		if s.word == w {
+			return s.lists
+		}
+	}
+}
+
+type suffixLists struct{ pre, plain []*Rule }
+
+func splitBySuffix(list []*Rule) *suffixLists {
+	var l suffixLists
+	for _, r := range list {
+		if r.Suffix != "none" {
+			l.pre = append(l.pre, r)
+		}
+		if r.Suffix != "preauth" {
+			l.plain = append(l.plain, r)
+		}
+	}
+	return &l
 }
 
 // Load reads the embedded default rules, then every *.yaml file of each
@@ -246,6 +347,14 @@ func NewSet(rs []*Rule) (*Set, error) {
 			g.byWord[w] = mergeByPriority(s.Rules, list, g.wild)
 		}
 	}
+	for _, g := range s.groups {
+		words := make(map[string]*suffixLists, len(g.byWord))
+		for w, list := range g.byWord {
+			words[w] = splitBySuffix(list)
+		}
+		g.words = newWordTable(words)
+		g.wildLists = *splitBySuffix(g.wild)
+	}
 	return s, nil
 }
 
@@ -289,6 +398,7 @@ func (r *Rule) compile() error {
 		return err
 	}
 	r.pat = p
+	r.rank, r.rankPre = int8(r.causeFor(true).Rank()+1), int8(r.causeFor(false).Rank()+1)
 	if r.Action == "" {
 		r.Action = Note
 	}
@@ -324,7 +434,41 @@ func (r *Rule) compile() error {
 			return fmt.Errorf("unknown phase %q (preauth, postauth or any)", r.Phase)
 		}
 	}
-	return checkDetail(r.Detail)
+	if r.Phase == string(cause.Postauth) {
+		switch {
+		case r.Suffix == "preauth":
+			return errors.New("a postauth rule cannot require the [preauth] suffix")
+		case r.CausePreauth != "":
+			return errors.New("a postauth rule has no preauth cause")
+		case r.Action == AuthFail || r.Action == AuthOK || r.Action == Open || r.Action == SetUser:
+			return fmt.Errorf("action %s happens before authentication, not in a postauth rule", r.Action)
+		}
+	}
+	if r.Child && r.Scope != "connection" {
+		return errors.New("child: a listener line is not a connection's child")
+	}
+	if r.Scope == "listener" && r.Action != Note && r.Action != GracePID && r.Action != Drop {
+		return fmt.Errorf("action %s is not a listener's", r.Action)
+	}
+	if err := checkDetail(r.Detail); err != nil {
+		return err
+	}
+	return r.checkExamples()
+}
+
+// checkExamples makes sure each example matches the rule's own pattern
+// (after the prefix and suffix sshd adds are taken off, as Match does),
+// so a rule file documents itself. Which rule matches an example first in
+// a whole set is tested separately (an override may shadow a rule).
+func (r *Rule) checkExamples() error {
+	var m Match
+	for _, ex := range r.Examples {
+		body, preauth := splitMessage(ex, &m)
+		if (r.Suffix == "preauth" && !preauth) || (r.Suffix == "none" && preauth) || !r.pat.match(body, &m.Fields) {
+			return fmt.Errorf("example %q does not match the rule's own pattern", ex)
+		}
+	}
+	return nil
 }
 
 // checkDetail makes sure a detail template names only known fields.
@@ -371,43 +515,58 @@ func (s *Set) Match(program, msg string, m *Match) bool {
 	return g.Match(msg, m)
 }
 
-// Match finds the first rule of the group that matches msg.
-func (g *Group) Match(msg string, m *Match) bool {
-	m.Rule, m.Preauth, m.Level = nil, false, ""
-	body := msg
-	if strings.HasSuffix(body, " [preauth]") {
-		body, m.Preauth = body[:len(body)-len(" [preauth]")], true
-	} else if strings.HasSuffix(body, " [postauth]") {
-		body = body[:len(body)-len(" [postauth]")]
+// splitMessage takes off what sshd adds around a message: the
+// " [preauth]" (or " [postauth]") suffix of lines relayed by the monitor,
+// the "error: "/"fatal: " prefix, and Solaris's "[ID 800047 auth.info] ".
+// It sets m.Level and returns the body and whether the suffix was
+// " [preauth]".
+func splitMessage(msg string, m *Match) (body string, preauth bool) {
+	body = msg
+	if n := len(body); n > 0 && body[n-1] == ']' { // most messages end otherwise
+		if strings.HasSuffix(body, " [preauth]") {
+			body, preauth = body[:n-len(" [preauth]")], true
+		} else if strings.HasSuffix(body, " [postauth]") {
+			body = body[:n-len(" [postauth]")]
+		}
 	}
-	if strings.HasPrefix(body, "error: ") {
-		body, m.Level = body[len("error: "):], "error"
-	} else if strings.HasPrefix(body, "fatal: ") {
-		body, m.Level = body[len("fatal: "):], "fatal"
+	m.Level = ""
+	if len(body) == 0 {
+		return body, preauth
 	}
-	if strings.HasPrefix(body, "[ID ") { // Solaris: "[ID 800047 auth.info] msg"
+	switch body[0] {
+	case 'e':
+		if strings.HasPrefix(body, "error: ") {
+			body, m.Level = body[len("error: "):], "error"
+		}
+	case 'f':
+		if strings.HasPrefix(body, "fatal: ") {
+			body, m.Level = body[len("fatal: "):], "fatal"
+		}
+	}
+	if len(body) > 0 && body[0] == '[' && strings.HasPrefix(body, "[ID ") { // Solaris: "[ID 800047 auth.info] msg"
 		if i := strings.Index(body, "] "); i > 0 {
 			body = body[i+2:]
 		}
 	}
-	m.Body = body
-	list := g.wild
+	return body, preauth
+}
+
+// Match finds the first rule of the group that matches msg.
+func (g *Group) Match(msg string, m *Match) bool {
+	m.Rule = nil
+	body, preauth := splitMessage(msg, m)
+	m.Body, m.Preauth = body, preauth
+	lists := &g.wildLists
 	if i := strings.IndexByte(body, ' '); i > 0 {
-		if l, ok := g.byWord[body[:i]]; ok {
-			list = l
+		if l := g.words.get(body[:i]); l != nil {
+			lists = l
 		}
 	}
+	list := lists.plain
+	if preauth {
+		list = lists.pre
+	}
 	for _, r := range list {
-		switch r.Suffix {
-		case "preauth":
-			if !m.Preauth {
-				continue
-			}
-		case "none":
-			if m.Preauth {
-				continue
-			}
-		}
 		if r.pat.match(body, &m.Fields) {
 			m.Rule = r
 			return true

@@ -1,12 +1,15 @@
 package rules
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sshwhy/sshwhy/internal/loggen"
 )
 
 // Every example in the embedded rules must be matched by its own rule:
@@ -174,9 +177,30 @@ func FuzzMatch(f *testing.F) {
 			f.Add(ex)
 		}
 	}
+	var sshd []*Rule
+	for _, r := range s.Rules {
+		if slices.Contains(r.Programs, "sshd") {
+			sshd = append(sshd, r)
+		}
+	}
 	f.Fuzz(func(t *testing.T, msg string) {
 		var m Match
-		if !s.Match("sshd", msg, &m) {
+		ok := s.Match("sshd", msg, &m)
+		// The dispatch (first word, suffix) finds what trying every rule
+		// in priority order finds.
+		var want *Rule
+		var ref Match
+		body, preauth := splitMessage(msg, &ref)
+		for _, r := range sshd {
+			if (r.Suffix != "preauth" || preauth) && (r.Suffix != "none" || !preauth) && r.pat.match(body, &ref.Fields) {
+				want = r
+				break
+			}
+		}
+		if m.Rule != want {
+			t.Fatalf("%q: matched %v, trying every rule matches %v", msg, m.Rule, want)
+		}
+		if !ok {
 			return
 		}
 		fl := m.Fields
@@ -194,4 +218,95 @@ func FuzzMatch(f *testing.F) {
 		}
 		_ = m.Detail()
 	})
+}
+
+// BenchmarkLoad is the cost every command pays at start: parsing and
+// compiling the embedded rules and checking each rule's examples.
+func BenchmarkLoad(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckExamples is the part of Load that checks the examples.
+func BenchmarkCheckExamples(b *testing.B) {
+	s, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range s.Rules {
+			if err := r.checkExamples(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkMatch matches the sshd messages of loggen's event-dense mix
+// and of its default mix (the rules' share of `classify`'s time).
+func BenchmarkMatch(b *testing.B) {
+	s, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := s.For("sshd")
+	for _, dense := range []bool{true, false} {
+		cfg := loggen.DefaultConfig()
+		cfg.Lines, cfg.Dense, cfg.Noise = 100000, dense, 0
+		var buf bytes.Buffer
+		if _, err := loggen.Generate(&buf, nil, cfg); err != nil {
+			b.Fatal(err)
+		}
+		var msgs []string
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if i := strings.Index(l, "]: "); i > 0 && strings.Contains(l[:i], " sshd[") {
+				msgs = append(msgs, l[i+3:])
+			}
+		}
+		name := "default"
+		if dense {
+			name = "dense"
+		}
+		b.Run(name, func(b *testing.B) {
+			var m Match
+			matched := 0
+			for i := 0; i < b.N; i++ {
+				for _, msg := range msgs {
+					if g.Match(msg, &m) {
+						matched++
+					}
+				}
+			}
+			if matched < b.N*len(msgs)*99/100 {
+				b.Fatalf("%d of %d messages matched", matched, b.N*len(msgs))
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(msgs)), "ns/msg")
+		})
+	}
+}
+
+// lastIndex is strings.LastIndex.
+func TestLastIndex(t *testing.T) {
+	lits := []string{" from ", " port ", ": ", "x", " user ", "Auth fail", "aa"}
+	alphabet := "ax fromport:user Authfil"
+	state := uint64(1)
+	for n := 0; n < 20000; n++ {
+		state = state*6364136223846793005 + 1442695040888963407
+		b := make([]byte, int(state>>58))
+		for i := range b {
+			state = state*6364136223846793005 + 1442695040888963407
+			b[i] = alphabet[int(state>>59)%len(alphabet)]
+		}
+		s := string(b)
+		for _, lit := range lits {
+			seg := segment{literal: lit, key: keyByte(lit)}
+			if got, want := seg.lastIndex(s), strings.LastIndex(s, lit); got != want {
+				t.Fatalf("lastIndex(%q, %q) = %d, want %d", s, lit, got, want)
+			}
+		}
+	}
 }

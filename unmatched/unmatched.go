@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/ingest"
 )
 
@@ -518,3 +519,19 @@ func isHex(c byte) bool {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// Sink returns a pipeline sink that saves what the Recorder holds into
+// dataDir whenever the pipeline flushes (before each checkpoint). A crash
+// between the save and the checkpoint counts the lines replayed twice:
+// the counts are for people, the events are exact.
+func (r *Recorder) Sink(dataDir string) Sink { return Sink{r, dataDir} }
+
+// Sink saves a Recorder on Flush; it takes no events.
+type Sink struct {
+	rec *Recorder
+	dir string
+}
+
+func (s Sink) Write(*classify.Event) error { return nil }
+func (s Sink) Flush() error                { return s.rec.Save(s.dir) }
+func (s Sink) Close() error                { return nil }

@@ -38,6 +38,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		rate   = fs.Float64("rate", def.Rate, "mean bot connections per second")
 		noise  = fs.Float64("noise", def.Noise, "share of non-sshd lines (CRON, sudo, systemd-logind)")
 		users  = fs.Int("users", def.Users, "real users per host")
+		open   = fs.Int("open", 0, "long-lived sessions that stay open, logged in during the day before -start on host bastion1: 2 lines each before the -n lines")
+		dense  = fs.Bool("dense", false, "event-dense bots: one password per brute-force connection, probes, old clients (with -noise 0 -users 0, a connection ends every 4-5 lines)")
+		ossh   = fs.String("openssh", "9.2", "OpenSSH of the Debian hosts: 9.2 (Debian 12) or 6.6 (Ubuntu 14.04: no ports in endings, rsyslog's repeated-message lines)")
 		out    = fs.String("o", "-", "output file (- for stdout)")
 		truth  = fs.String("truth", "", "write the ground truth (JSON lines, one per connection) to this file; with -score, read it")
 		score  = fs.String("score", "", "instead of generating, compare this file of sshwhy events (JSON lines) with -truth")
@@ -58,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	cfg := def
 	cfg.Lines, cfg.Seed, cfg.Hosts, cfg.Modern = *lines, *seed, *hosts, *modern
-	cfg.PIDMax, cfg.Rate, cfg.Noise, cfg.Users = *pidMax, *rate, *noise, *users
+	cfg.PIDMax, cfg.Rate, cfg.Noise, cfg.Users, cfg.OpenSSH, cfg.Open, cfg.Dense = *pidMax, *rate, *noise, *users, *ossh, *open, *dense
 	var err error
 	if cfg.Format, err = loggen.ParseFormat(*format); err != nil {
 		return err

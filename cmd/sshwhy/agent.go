@@ -53,6 +53,11 @@ and, with --listen, on a loopback TCP address:
   GET /v1/open      GET /healthz      GET /metrics (Prometheus)
 "sshwhy search" uses the socket when an agent runs.
 
+With --ship (ship = [...] in the configuration) the events also go to
+VictoriaLogs, through a bounded spool under the data directory that
+survives restarts and outages of the engine (docs/fleet.md); /metrics
+shows what was shipped, retried, spooled and dropped per server.
+
 Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.`,
 		Example: `  sshwhy agent                               # the journal, else /var/log/auth.log
   sshwhy agent --file /var/log/auth.log --listen 127.0.0.1:9911
@@ -78,6 +83,9 @@ Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.`,
 				if cfg.Data == "" {
 					cfg.Data = index.DefaultDir()
 				}
+				if _, _, err := agentShip(cfg).check(); err != nil { // fleet.go
+					return cfg, err
+				}
 				return agent.Sources(cfg)
 			}
 			return runAgent(cmd.Context(), load)
@@ -98,6 +106,7 @@ Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.`,
 	f.DurationVar(&commit, "commit-interval", 500*time.Millisecond, "how often the index and checkpoint are brought up to date")
 	f.StringVar(&retain, "retain", "", "keep this much history (e.g. 90d): day shards older than that are removed when a day ends")
 	f.StringVar(&fl.LogLevel, "log-level", "", "debug, info (default), warn or error")
+	addAgentShipFlags(cmd, &fl) // fleet.go
 	return cmd
 }
 
@@ -135,6 +144,7 @@ func overrideConfig(cfg *agent.Config, fl agent.Config, fs *pflag.FlagSet, grace
 	if set("log-level") {
 		cfg.LogLevel = fl.LogLevel
 	}
+	overrideShip(cfg, fl, set) // fleet.go
 }
 
 // runAgent runs the agent until SIGTERM or SIGINT, reloading the
@@ -155,13 +165,22 @@ func runAgent(ctx context.Context, load func() (agent.Config, error)) error {
 	}
 	for {
 		log := newLogger(cfg.LogLevel)
-		a, err := agent.New(cfg, agent.Options{Log: log, Notify: notify})
+		sh, err := openAgentShip(cfg, log) // fleet.go
 		if err != nil {
+			return err
+		}
+		a, err := agent.New(cfg, agent.Options{Log: log, Notify: notify, Sinks: sh.agentSinks()})
+		if err != nil {
+			sh.close()
 			return usageError{err}
 		}
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- a.Run(runCtx) }()
+		go func() {
+			err := a.Run(runCtx)
+			sh.close() // closed by Run's pipeline, unless it failed before
+			done <- err
+		}()
 	wait:
 		for {
 			select {

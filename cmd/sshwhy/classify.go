@@ -6,21 +6,26 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
-	"text/tabwriter"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/rivo/uniseg"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/internal/escape"
 )
 
 func newClassifyCmd() *cobra.Command {
 	var format string
-	var showUnmatched bool
+	var showUnmatched, explain bool
 	var opt *pipelineOptions
 	cmd := &cobra.Command{
 		Use:   "classify [flags] [FILE|-]...",
@@ -28,7 +33,9 @@ func newClassifyCmd() *cobra.Command {
 		Long: `Classify reads sshd logs (syslog files in BSD, RFC 3339 or RFC 5424 format,
 rotated and .gz archives, journalctl -o export/json streams, stdin as "-", or
 the journal with --journal) and prints one event per connection end: why it
-ended, who, from where, and the evidence lines.
+ended, who, from where, and the evidence lines. Connections still open when
+the input ends come last, marked open (CAUSE "open" in the table, "open":true
+and no cause in JSON), with the id they will have when they end.
 
 A summary goes to stderr, including the count of sshd lines no rule matched.`,
 		Example: `  sshwhy classify /var/log/auth.log*
@@ -41,17 +48,25 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 			if showUnmatched {
 				opt.unmatched = cmd.ErrOrStderr()
 			}
+			opt.open = true
+			if explain {
+				opt.explain = &explainer{}
+			}
+			// Both sinks copy what they keep; the cores beyond the first
+			// read and match, and write, beside the classifier.
+			opt.reuse, opt.parallel = true, runtime.GOMAXPROCS(0) > 1
 			return runClassify(cmd, args, opt, format, showUnmatched)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "table", "output format: table or json (one JSON object per line)")
 	cmd.Flags().BoolVar(&showUnmatched, "unmatched", false, "print the sshd lines no rule matched to stderr")
+	cmd.Flags().BoolVar(&explain, "explain", false, "add what to do about each ending (\"remedy\" in JSON, a line under each row in the table), quoting this machine's sshd settings")
 	opt = addPipelineFlags(cmd)
 	return cmd
 }
 
 func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format string, showUnmatched bool) error {
-	tuneGC()
+	defer tuneGC()()
 	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
 		if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -65,19 +80,23 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	switch format {
 	case "json":
 		buf := make([]byte, 0, 4096)
+		var enc classify.Encoder
 		sink = func(ev *classify.Event) error {
-			buf = classify.AppendJSON(buf[:0], ev)
+			buf = appendEvent(buf[:0], ev, opt.explain, &enc)
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err
 		}
 	default:
 		table = newTableWriter(out, isTerminal(cmd.OutOrStdout()))
+		table.explain = opt.explain
 		sink = table.write
 	}
 	st, err := classifyInputs(cmd.Context(), args, opt, sink)
-	if table != nil {
-		table.flush()
+	if table != nil && (err == nil || table.n > 0) { // no empty table before an error
+		if ferr := table.flush(); err == nil {
+			err = ferr
+		}
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
@@ -89,18 +108,66 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	return nil
 }
 
-// tuneGC trades memory the classifier does not need for speed: its live
-// heap is only the open connections, so the collector may let garbage grow
-// to 10x that, under a soft limit that keeps RSS flat. The GOGC and
-// GOMEMLIMIT environment variables still win.
-func tuneGC() {
+// tuneGC trades memory the classifier does not need for speed. Its live
+// heap is the open connections; the rest of what it allocates (lines,
+// events) is garbage at once. A GOGC of 1000 makes collections rare while
+// the live heap is small. A soft memory limit of the live heap plus a
+// headroom (a quarter of it, at least gcHeadroom), set again after every
+// collection, keeps RSS near the live heap when it is large (a million
+// open sessions) without the collector running back to back, as a fixed
+// limit below the live heap made it (docs/benchmarks-scaling.md). The
+// GOGC and GOMEMLIMIT environment variables still win. These settings
+// are the process's: only `sshwhy classify` makes them (the agent and
+// index keep Go's defaults), and the returned function puts the old ones
+// back when the command is done.
+func tuneGC() (restore func()) {
+	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(gc)
+	var stop atomic.Bool
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(1000)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(160 << 20)
+		debug.SetMemoryLimit(gcHeadroom)
+		followLiveHeap(&stop)
+	}
+	return func() {
+		stop.Store(true)
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
 	}
 }
+
+// gcHeadroom is the least memory the classifier's garbage may take
+// beyond the live heap.
+const gcHeadroom = 128 << 20
+
+// followLiveHeap sets the soft memory limit from the live heap after
+// every collection: a cleanup of an object dropped at once runs after
+// the next collection, reads the live heap and arms itself again.
+// It stops once stop is set.
+func followLiveHeap(stop *atomic.Bool) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var arm func()
+	arm = func() {
+		runtime.AddCleanup(&gcToken{}, func(struct{}) {
+			if stop.Load() {
+				return
+			}
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 {
+				live := int64(sample[0].Value.Uint64())
+				debug.SetMemoryLimit(live + max(gcHeadroom, live/4))
+			}
+			arm()
+		}, struct{}{})
+	}
+	arm()
+}
+
+// gcToken is an object whose collection says a GC cycle ran (it holds a
+// pointer, so it is not combined with other small objects).
+type gcToken struct{ _ *int }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -110,38 +177,127 @@ func isTerminal(w io.Writer) bool {
 // tableWriter prints events as aligned columns for people. Every
 // attacker-written value is escaped; colour only on a terminal.
 type tableWriter struct {
-	tw     *tabwriter.Writer
+	w      io.Writer
 	colour bool
-	n      int
+	rows   [][]string // buffered until flush, to align the columns
+	causes []cause.Cause
+	header bool // written
+	n      int  // rows written
+	// explain, when set, adds each row's remedy on a line of its own.
+	explain  *explainer
+	remedies []string
 }
 
+// The table's columns; the widths of attacker-written columns are capped
+// (a 10,000-character user name must not pad every row), the last column
+// (DETAIL) is not padded.
+var tableHeader = []string{"END", "HOST", "SOURCE", "USER", "CAUSE", "CONFIDENCE", "PHASE", "DURATION", "DETAIL"}
+
+var tableMax = []int{19, 32, 47, 32, 19, 10, 8, 12, 0}
+
+const causeColumn = 4
+
 func newTableWriter(w io.Writer, colour bool) *tableWriter {
-	t := &tableWriter{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0), colour: colour}
-	fmt.Fprintln(t.tw, "END\tHOST\tSOURCE\tUSER\tCAUSE\tCONFIDENCE\tPHASE\tDURATION\tDETAIL")
-	return t
+	return &tableWriter{w: w, colour: colour}
 }
 
 func (t *tableWriter) write(ev *classify.Event) error {
-	t.n++
-	cause := string(ev.Cause)
-	if t.colour {
-		cause = ev.Cause.ANSI()
+	c, conf := string(ev.Cause), string(ev.Confidence)
+	if ev.Open {
+		c, conf = "open", "-"
 	}
 	end := "-"
 	if !ev.End.IsZero() {
 		end = ev.End.Format("2006-01-02 15:04:05")
 	}
-	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-		end, orDash(escape.Terminal(ev.Host)), orDash(escape.Terminal(hostPort(ev.SrcIP, ev.SrcPort))),
-		orDash(escape.Terminal(ev.User)), cause, ev.Confidence, ev.Phase,
-		(time.Duration(ev.DurationS * float64(time.Second))).Round(time.Second), escape.Terminal(ev.Detail))
-	if err == nil && t.n%256 == 0 {
-		err = t.tw.Flush() // keep memory flat and output streaming
+	src := hostPort(ev.SrcIP, ev.SrcPort)
+	if src == "" {
+		src = ev.Remote
 	}
-	return err
+	dur := (time.Duration(ev.DurationS * float64(time.Second))).Round(time.Second).String()
+	if ev.StartUnknown {
+		dur = "-"
+	}
+	t.rows = append(t.rows, []string{end, orDash(escape.Terminal(ev.Host)), orDash(escape.Terminal(src)),
+		orDash(escape.Terminal(ev.User)), c, orDash(conf), orDash(string(ev.Phase)), dur, escape.Terminal(ev.Detail)})
+	t.causes = append(t.causes, ev.Cause)
+	if t.explain != nil {
+		t.remedies = append(t.remedies, escape.Terminal(t.explain.remedy(ev)))
+	}
+	t.n++
+	if len(t.rows) >= 256 {
+		return t.flush() // keep memory flat and output streaming
+	}
+	return nil
 }
 
-func (t *tableWriter) flush() { t.tw.Flush() }
+// flush writes the buffered rows, aligned, the header before the first.
+func (t *tableWriter) flush() error {
+	rows, lead := t.rows, 0
+	if !t.header {
+		rows, lead = append([][]string{tableHeader}, rows...), 1
+		t.header = true
+	}
+	width := make([]int, len(tableHeader))
+	for _, r := range rows {
+		for i, cell := range r {
+			width[i] = max(width[i], uniseg.StringWidth(cell))
+		}
+	}
+	for i, m := range tableMax {
+		if m > 0 {
+			width[i] = min(width[i], m)
+		}
+	}
+	var b strings.Builder
+	for k, r := range rows {
+		b.Reset()
+		for i, cell := range r {
+			last := i == len(r)-1
+			cell = clip(cell, width[i], last)
+			pad := width[i] - uniseg.StringWidth(cell)
+			if i == causeColumn && k >= lead && t.colour && cell != "open" {
+				cell = t.causes[k-lead].ANSI() // coloured after measuring: escapes take no room
+			}
+			b.WriteString(cell)
+			if !last {
+				b.WriteString(strings.Repeat(" ", pad+2))
+			}
+		}
+		b.WriteByte('\n')
+		if k >= lead && t.explain != nil && t.remedies[k-lead] != "" {
+			b.WriteString("    → " + t.remedies[k-lead] + "\n")
+		}
+		if _, err := io.WriteString(t.w, b.String()); err != nil {
+			return err
+		}
+	}
+	t.rows, t.causes, t.remedies = t.rows[:0], t.causes[:0], t.remedies[:0]
+	return nil
+}
+
+// clip cuts s to width columns, ending in "…" when cut; the last column
+// is cut only when very long.
+func clip(s string, width int, last bool) string {
+	if last {
+		width = 512
+	}
+	if width <= 0 || uniseg.StringWidth(s) <= width {
+		return s
+	}
+	var b strings.Builder
+	w := 0
+	g := uniseg.NewGraphemes(s)
+	for g.Next() {
+		cw := g.Width()
+		if w+cw > width-1 {
+			break
+		}
+		b.WriteString(g.Str())
+		w += cw
+	}
+	return b.String() + "…"
+}
 
 func hostPort(ip string, port int) string {
 	if ip == "" {

@@ -32,8 +32,11 @@ func TestE2E(t *testing.T) {
 	bin := buildSshwhy(t)
 	for _, level := range []string{"info", "verbose"} {
 		t.Run(level, func(t *testing.T) {
+			// The agent follows the lab's journal live while the scenarios run.
+			var live *liveAgent
+			before := func(l *lab.Logs) { live = startLiveAgent(t, bin, l.JournalDir, lab.DefaultLoginGraceTime) }
 			// With `go test -artifacts`, the captures (logs, ports.json) are kept.
-			res := lab.Run(t, lab.RunConfig{LogLevel: level, Out: t.ArtifactDir()})
+			res := lab.Run(t, lab.RunConfig{LogLevel: level, Out: t.ArtifactDir(), Before: before})
 			if res.Err != nil {
 				t.Errorf("lab scenarios misbehaved (their expectations may not hold): %v", res.Err)
 			}
@@ -54,6 +57,9 @@ func TestE2E(t *testing.T) {
 					args := append([]string{"classify", "--format", "json", "--login-grace-time", grace}, f.args...)
 					events := runClassifyJSON(t, bin, args...)
 					checkEvents(t, events, res.Conns, want, level, f.prec)
+					if f.name == "journal-dir" {
+						live.check(t, events, res.JournalDir)
+					}
 					if f.name == "rfc3339" {
 						checkIndexRoundTrip(t, bin, append([]string{"--login-grace-time", grace}, f.args...), events)
 						checkReport(t, bin, append([]string{"--login-grace-time", grace}, f.args...), events)

@@ -23,6 +23,7 @@ import (
 	"github.com/sshwhy/sshwhy/ingest"
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/pipeline"
+	"github.com/sshwhy/sshwhy/unmatched"
 )
 
 func newIndexCmd() *cobra.Command {
@@ -33,6 +34,7 @@ func newIndexCmd() *cobra.Command {
 		opt       *pipelineOptions
 		wopt      index.WriterOptions
 		fromStart bool
+		ship      *shipFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "index [flags] [FILE|-]...",
@@ -80,7 +82,7 @@ progress line while indexing when stderr is a terminal.`,
 			if !cmd.Flags().Changed("progress") {
 				progress = isTerminal(cmd.ErrOrStderr())
 			}
-			return runIndex(cmd, args, opt, dataDir, keep, progress, fromStart, wopt)
+			return runIndex(cmd, args, opt, dataDir, keep, progress, fromStart, wopt, ship)
 		},
 	}
 	f := cmd.Flags()
@@ -92,10 +94,11 @@ progress line while indexing when stderr is a terminal.`,
 	f.BoolVar(&fromStart, "from-start", false, "ignore the checkpoint: read every input from its start with a fresh classifier (events already indexed are replaced, not added)")
 	f.BoolVar(&wopt.NoCompact, "no-compact", false, "do not merge each day shard written into one segment at the end (faster indexing, slower searches)")
 	opt = addPipelineFlags(cmd)
+	ship = addShipFlags(cmd)
 	return cmd
 }
 
-func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir string, keep time.Duration, progress, fromStart bool, wopt index.WriterOptions) error {
+func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir string, keep time.Duration, progress, fromStart bool, wopt index.WriterOptions, ship *shipFlags) error {
 	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
 		if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -116,18 +119,28 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
+	sh, err := ship.open(dataDir, warnLogger(stderr), wopt.NotBefore) // fleet.go
+	if err != nil {
+		_ = w.Close()
+		return err
+	}
+	defer sh.close()
 	var bar *progressbar.ProgressBar
 	if progress {
 		bar = newIndexBar(stderr)
 	}
 	n := 0
-	st, err := indexInputs(ctx, args, opt, filepath.Join(dataDir, checkpointName), fromStart, stderr,
-		indexSink{w: w, added: func() {
-			n++
-			if bar != nil && n&255 == 0 {
-				_ = bar.Set(n)
-			}
-		}})
+	sinks := append([]pipeline.Sink{indexSink{w: w, added: func() {
+		n++
+		if bar != nil && n&255 == 0 {
+			_ = bar.Set(n)
+		}
+	}}}, sh.pipelineSinks()...)
+	// The sshd lines no rule knows, per day, for the report.
+	rec := unmatched.NewRecorder()
+	opt.record = rec.Add
+	sinks = append(sinks, rec.Sink(dataDir))
+	st, err := indexInputs(ctx, args, opt, filepath.Join(dataDir, checkpointName), fromStart, stderr, sinks...)
 	var removed []index.Shard
 	if err == nil && keep > 0 {
 		removed, err = w.Retain(now.Add(-keep))
@@ -151,7 +164,7 @@ func runIndex(cmd *cobra.Command, args []string, opt *pipelineOptions, dataDir s
 	}
 	fmt.Fprint(stderr, summary(st, false))
 	fmt.Fprint(stderr, indexSummary(dataDir, ws, removed, elapsed, keep))
-	return nil
+	return sh.finish(ctx, stderr)
 }
 
 // checkpointName is the checkpoint's file in the data directory.
@@ -161,7 +174,7 @@ const checkpointName = "checkpoint.json"
 // at cpPath (unless fromStart), and saves the checkpoint after each input
 // once flush made what it covers durable.
 func indexInputs(ctx context.Context, args []string, opt *pipelineOptions, cpPath string, fromStart bool, stderr io.Writer,
-	sink pipeline.Sink) (pipelineStats, error) {
+	sinks ...pipeline.Sink) (pipelineStats, error) {
 	cp := &checkpoint.Checkpoint{}
 	if !fromStart {
 		var err error
@@ -184,7 +197,7 @@ func indexInputs(ctx context.Context, args []string, opt *pipelineOptions, cpPat
 			fmt.Fprintf(stderr, "sshwhy: %s: continuing at byte %d, where an earlier run stopped (--from-start reads it again)\n", escape.Terminal(in.Path), in.Offset)
 		}
 	}
-	p, err := opt.newPipeline(sink)
+	p, err := opt.newPipeline(sinks...)
 	if err != nil {
 		return pipelineStats{}, err
 	}
@@ -198,21 +211,24 @@ func indexInputs(ctx context.Context, args []string, opt *pipelineOptions, cpPat
 		return pipelineStats{}, err
 	}
 	defer closeAll()
+	stats := func() pipelineStats {
+		st := pipelineStats{Stats: p.Stats(), Open: p.Machine().OpenCount()}
+		st.Inputs = len(ins)
+		return st
+	}
 	for _, in := range ins {
 		if err := p.Drain(ctx, in.src, in.pos); err != nil {
-			return p.Stats(), err
+			return stats(), err
 		}
 		if err := p.Commit(cpPath); err != nil {
-			return p.Stats(), err
+			return stats(), err
 		}
 	}
 	if err := p.End(); err != nil {
-		return p.Stats(), err
+		return stats(), err
 	}
 	err = p.Commit(cpPath)
-	st := p.Stats()
-	st.Inputs = len(ins)
-	return st, err
+	return stats(), err
 }
 
 // indexSink writes events into an index.Writer; closing the writer
@@ -223,6 +239,9 @@ type indexSink struct {
 }
 
 func (s indexSink) Write(ev *classify.Event) error {
+	if ev.Open {
+		return nil // open connections live in the checkpoint until they end
+	}
 	s.added()
 	return s.w.Add(ev)
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/checkpoint"
 	"github.com/sshwhy/sshwhy/pipeline"
+	"github.com/sshwhy/sshwhy/sshdconfig"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/ingest"
@@ -31,13 +33,22 @@ type pipelineOptions struct {
 	program    string    // program name for lines without a log header
 	stdin      io.Reader // what "-" reads; nil means os.Stdin
 	unmatched  io.Writer // set by commands that show unmatched lines
+	// record, when set, is given every unmatched line (the index and the
+	// report keep them per day: package unmatched).
+	record func(*ingest.Line)
+	// explain, when set, adds remedies to the output (--explain).
+	explain  *explainer
+	flags    *pflag.FlagSet
+	open     bool // also pass the connections still open at the end to the sink (Event.Open)
+	parallel bool // pipeline.Config.Parallel
+	reuse    bool // the sink keeps no event: classify.Options.ReuseEvents
 }
 
 func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
-	o := &pipelineOptions{}
+	o := &pipelineOptions{flags: cmd.Flags()}
 	f := cmd.Flags()
 	f.StringArrayVar(&o.rulesDirs, "rules", nil, "directory of extra or overriding rule files (*.yaml); repeatable")
-	f.DurationVar(&o.grace, "login-grace-time", 120*time.Second, "the server's LoginGraceTime: unauthenticated connections silent this long were cut by sshd")
+	f.DurationVar(&o.grace, "login-grace-time", sshdconfig.DefaultLoginGraceTime, "the server's LoginGraceTime: unauthenticated connections silent this long were cut by sshd (default: this machine's sshd setting, else 120s)")
 	f.StringVar(&o.tz, "tz", "", "time zone of BSD syslog timestamps (default: the local zone)")
 	f.BoolVar(&o.journal, "journal", false, "read sshd's entries from the local systemd journal")
 	f.StringVar(&o.journalDir, "journal-dir", "", "read sshd's entries from the journal files in `DIR`")
@@ -47,7 +58,10 @@ func addPipelineFlags(cmd *cobra.Command) *pipelineOptions {
 }
 
 // pipelineStats is what a run of the pipeline saw.
-type pipelineStats = pipeline.Stats
+type pipelineStats struct {
+	pipeline.Stats
+	Open int // connections still open at the end of the input
+}
 
 // loadRules loads the embedded rules plus the --rules directories.
 func (o *pipelineOptions) loadRules() (*rules.Set, error) {
@@ -65,6 +79,23 @@ func (o *pipelineOptions) location() (*time.Location, error) {
 	return loc, nil
 }
 
+// loginGraceTime is --login-grace-time, or this machine's sshd setting
+// when the flag is not given.
+func (o *pipelineOptions) loginGraceTime() time.Duration {
+	if o.flags != nil && o.flags.Changed("login-grace-time") {
+		return o.grace
+	}
+	d, _ := sshdconfig.LoginGraceTime()
+	if d == 0 {
+		return noGraceLimit
+	}
+	return d
+}
+
+// noGraceLimit stands for LoginGraceTime 0 (no limit): sshd never cuts an
+// unauthenticated connection, so no silence proves one over.
+const noGraceLimit = 100 * 365 * 24 * time.Hour
+
 // newPipeline builds the pipeline the flags describe, writing to sinks.
 func (o *pipelineOptions) newPipeline(sinks ...pipeline.Sink) (*pipeline.Pipeline, error) {
 	rs, err := o.loadRules()
@@ -73,14 +104,19 @@ func (o *pipelineOptions) newPipeline(sinks ...pipeline.Sink) (*pipeline.Pipelin
 	}
 	cfg := pipeline.Config{
 		Rules:    rs,
-		Classify: classify.Options{LoginGraceTime: o.grace},
+		Classify: classify.Options{LoginGraceTime: o.loginGraceTime(), ReuseEvents: o.reuse},
 		Program:  o.program,
 		Sinks:    sinks,
+		Parallel: o.parallel,
 	}
-	if o.unmatched != nil {
-		w := o.unmatched
+	if w, record := o.unmatched, o.record; w != nil || record != nil {
 		cfg.Unmatched = func(l *ingest.Line) {
-			fmt.Fprintf(w, "unmatched: %s\n", escape.Terminal(l.Raw))
+			if w != nil {
+				fmt.Fprintf(w, "unmatched: %s\n", escape.Terminal(l.Raw))
+			}
+			if record != nil {
+				record(l)
+			}
 		}
 	}
 	return pipeline.New(cfg)
@@ -175,9 +211,20 @@ func classifyInputs(ctx context.Context, paths []string, o *pipelineOptions, sin
 	}
 	defer closeAll()
 	err = drain(ctx, p, ins)
-	st := p.Stats()
+	st := pipelineStats{Stats: p.Stats()}
 	st.Inputs = len(ins)
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	for ev := range p.Machine().OpenEvents() {
+		st.Open++
+		if o.open {
+			if err := sink(ev); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
 }
 
 // summary renders the counters for people, on stderr.
@@ -197,6 +244,12 @@ func summary(st pipelineStats, showUnmatchedHint bool) string {
 			}
 		}
 		b.WriteString(")")
+	}
+	if st.Open > 0 {
+		fmt.Fprintf(&b, ", %d still open", st.Open)
+	}
+	if st.Unjoined > 0 {
+		fmt.Fprintf(&b, ", %d endings not joined to their session", st.Unjoined)
 	}
 	fmt.Fprintf(&b, "; %d sshd/ssh lines matched, %d unmatched", st.Matched, st.Unmatched)
 	if st.Unmatched > 0 && showUnmatchedHint {

@@ -10,16 +10,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sshwhy/sshwhy/agent"
 	"github.com/sshwhy/sshwhy/cause"
 	"github.com/sshwhy/sshwhy/classify"
 	"github.com/sshwhy/sshwhy/index"
-	"github.com/sshwhy/sshwhy/ingest"
 	"github.com/sshwhy/sshwhy/internal/escape"
 	"github.com/sshwhy/sshwhy/report"
 	"github.com/sshwhy/sshwhy/sshdconfig"
@@ -34,6 +33,9 @@ type reportFlags struct {
 	sshdConfig                string
 	noServer, explainConfig   bool
 	openTimeout               time.Duration
+	remote                    *remoteFlags
+	socket                    string
+	socketSet, dataSet        bool
 }
 
 func newReportCmd() *cobra.Command {
@@ -50,21 +52,22 @@ still open, the sshd lines no rule knows, and findings ranked by how much
 they matter, each with its evidence and a remedy that quotes this server's
 sshd settings (sshd -T as root, else /etc/ssh/sshd_config and its Includes).
 
-It reads the index ("sshwhy index", --data), or with --from the log files
-given (or --journal) without an index. Formats: text (80 columns, for
-mail), markdown, json (docs/report.md) and html (one self-contained file:
-no script, nothing loaded). --explain-config shows the sshd settings and
+It reads the index ("sshwhy index", --data), with --from the log files
+given (or --journal) without an index, or with --remote the fleet's events
+in VictoriaLogs (docs/fleet.md): every host's, with a per-host breakdown,
+and advice from OpenSSH's defaults unless --sshd-config names a file.
+Formats: text (80 columns, for mail), markdown, json (docs/report.md) and
+html (one self-contained file: no script, nothing loaded). --explain-config shows the sshd settings and
 what they mean for the causes, and nothing else.`,
 		Example: `  sshwhy report                               # yesterday, from the index
   sshwhy report --day today --format html --out /var/www/ssh.html
   sshwhy report --days 7 --day 2026-11-23 --format markdown
   sshwhy report --from /var/log/auth.log /var/log/auth.log.1
   sshwhy report --format text | mail -s "ssh report" root
-  sshwhy report --explain-config`,
+  sshwhy report --explain-config
+  sshwhy report --remote victorialogs=http://logs:9428 --days 7 --format html --out fleet.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("login-grace-time") {
-				opt.grace, _ = sshdconfig.LoginGraceTime()
-			}
+			fl.socketSet, fl.dataSet = cmd.Flags().Changed("socket"), cmd.Flags().Changed("data")
 			return runReport(cmd, args, &fl, opt)
 		},
 	}
@@ -81,7 +84,9 @@ what they mean for the causes, and nothing else.`,
 	f.BoolVar(&fl.noServer, "no-server-config", false, "give advice without this machine's sshd settings (the logs come from elsewhere)")
 	f.BoolVar(&fl.explainConfig, "explain-config", false, "show the sshd settings and what they mean for the causes, and nothing else")
 	f.DurationVar(&fl.openTimeout, "open-timeout", time.Second, "how long to wait for a day being written by sshwhy index")
+	f.StringVar(&fl.socket, "socket", agent.DefaultSocket, "read through the agent listening on this unix socket `PATH` when one runs (- never); without --socket, an explicit --data reads that directory itself")
 	opt = addPipelineFlags(cmd)
+	fl.remote = addRemoteFlags(cmd) // fleet.go
 	return cmd
 }
 
@@ -95,6 +100,8 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		return usageError{errors.New("log files given without --from (the report reads the index unless --from is given)")}
 	case fl.from && len(args) == 0 && !opt.journal && opt.journalDir == "":
 		return usageError{errors.New("--from needs log files, - for stdin, or --journal")}
+	case fl.remote.target != "" && (fl.from || fl.dataDir != "" || fl.socketSet):
+		return usageError{errors.New("--remote reads the fleet's events: it does not combine with --from, --data or --socket")}
 	}
 	if !fl.explainConfig {
 		if err := checkReportFormat(fl.format); err != nil {
@@ -115,7 +122,10 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		ctx = context.Background()
 	}
 	var cfg *sshdconfig.Config
-	if !fl.noServer {
+	// The fleet's servers are not this one: their advice uses OpenSSH's
+	// defaults unless a configuration is named.
+	fleetDefaults := fl.remote.target != "" && !cmd.Flags().Changed("sshd-config")
+	if !fl.noServer && !fleetDefaults {
 		// Without a readable configuration the advice uses OpenSSH's
 		// defaults for the installed version, and says so.
 		cfg, _ = sshdconfig.Load(ctx, sshdconfig.Options{File: fl.sshdConfig})
@@ -125,7 +135,15 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 	}
 	ropt := report.Options{Day: day, Days: fl.days, Loc: loc, Now: now, Hosts: fl.hosts, Top: fl.top, Settings: cfg}
 	var src report.Source
-	if fl.from {
+	remote, err := openRemote(fl.remote) // fleet.go
+	if err != nil {
+		return err
+	}
+	switch {
+	case remote != nil:
+		src = remote
+		ropt.Source = "victorialogs " + strings.TrimPrefix(fl.remote.target, "victorialogs=")
+	case fl.from:
 		mem, rec, err := reportFromLogs(ctx, args, opt)
 		if err != nil {
 			return err
@@ -140,17 +158,25 @@ func runReport(cmd *cobra.Command, args []string, fl *reportFlags, opt *pipeline
 		}
 		ropt.Source = strings.Join(parts, "; ")
 		ropt.Unmatched = func(since, until time.Time) (unmatched.Summary, error) { return rec.Summary(since, until), nil }
-	} else {
+	default:
 		if fl.dataDir == "" {
 			fl.dataDir = index.DefaultDir()
 		}
-		r, err := index.OpenReader(fl.dataDir, index.ReaderOptions{OpenTimeout: fl.openTimeout})
-		if err != nil {
+		if c, err := agent.Dial(fl.socket); fl.socket != "-" && (fl.socketSet || !fl.dataSet) && err == nil {
+			// A running agent holds today's shard: read through it.
+			src = agentSource{c}
+			ropt.Source = "agent " + fl.socket
+		} else if fl.socketSet && fl.socket != "-" {
 			return err
+		} else {
+			r, err := index.OpenReader(fl.dataDir, index.ReaderOptions{OpenTimeout: fl.openTimeout})
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			src = indexSource{r, fl.dataDir}
+			ropt.Source = "index " + fl.dataDir
 		}
-		defer r.Close()
-		src = indexSource{r}
-		ropt.Source = "index " + fl.dataDir
 		dir := fl.dataDir
 		ropt.Unmatched = func(since, until time.Time) (unmatched.Summary, error) { return unmatched.Read(dir, since, until) }
 	}
@@ -192,99 +218,41 @@ func parseReportDay(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// indexSource is the index with the connections still open. Until the
-// index stores open connections as such (the trust issue), they are the
-// events the classifier ended at the end of its input (rule
-// "end-of-input"), as sshwhy index stored them.
-type indexSource struct{ *index.Reader }
+// indexSource is the index with the connections still open: those the
+// checkpoint of the last sshwhy index holds.
+type indexSource struct {
+	*index.Reader
+	dir string
+}
 
 func (s indexSource) Open(ctx context.Context) ([]*classify.Event, error) {
-	var out []*classify.Event
-	_, err := s.Search(ctx, index.Query{Text: "rule:end-of-input"}, index.SearchOptions{Limit: 1000}, func(e *classify.Event) error {
-		out = append(out, e)
-		return nil
-	})
-	return out, err
+	return checkpointOpen(s.dir)
 }
+
+// agentSource is a running agent: its index and its open connections.
+type agentSource struct{ *agent.Client }
+
+func (s agentSource) Open(ctx context.Context) ([]*classify.Event, error) { return s.Client.Open(ctx) }
 
 // reportFromLogs classifies the inputs into memory, recording the lines
 // no rule knows.
 func reportFromLogs(ctx context.Context, args []string, opt *pipelineOptions) (*report.Memory, *unmatched.Recorder, error) {
 	rec := unmatched.NewRecorder()
-	uw := &unmatchedWriter{rec: rec, p: ingest.Parser{Ref: newestMtime(args)}}
-	if loc, err := opt.location(); err == nil {
-		uw.p.Loc = loc
-	}
-	opt.unmatched = uw
+	opt.record = rec.Add
+	opt.open = true
 	var events, open []*classify.Event
 	_, err := classifyInputs(ctx, args, opt, func(e *classify.Event) error {
-		// Until the classifier marks connections still open at the end of
-		// the input, they are its "end-of-input" events: counted as
-		// unknown ends (as the index has them) and listed as open.
-		if e.Rule == "end-of-input" {
+		if e.Open {
 			open = append(open, e)
+		} else {
+			events = append(events, e)
 		}
-		events = append(events, e)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	uw.flush()
 	return report.NewMemory(events, open), rec, nil
-}
-
-// unmatchedWriter turns the pipeline's unmatched-line output ("unmatched:
-// " + the line escaped for a terminal, one a line) back into Lines for
-// the Recorder. It goes when the pipeline hands sinks the ingest.Line
-// itself (the lead's pipeline package).
-type unmatchedWriter struct {
-	rec     *unmatched.Recorder
-	p       ingest.Parser
-	partial []byte
-}
-
-func (w *unmatchedWriter) Write(b []byte) (int, error) {
-	w.partial = append(w.partial, b...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		w.line(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
-	}
-}
-
-func (w *unmatchedWriter) flush() {
-	if len(w.partial) > 0 {
-		w.line(string(w.partial))
-		w.partial = nil
-	}
-}
-
-func (w *unmatchedWriter) line(s string) {
-	s = strings.TrimPrefix(s, "unmatched: ")
-	// escape.Terminal doubles backslashes and writes the rest as Go
-	// escapes, so a Go string literal reads it back exactly.
-	raw, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
-	if err != nil {
-		raw = s
-	}
-	l := w.p.Parse(raw)
-	w.rec.Add(&l)
-}
-
-// newestMtime is the reference for the year of BSD timestamps: the newest
-// input's modification time.
-func newestMtime(paths []string) time.Time {
-	var t time.Time
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && fi.ModTime().After(t) {
-			t = fi.ModTime()
-		}
-	}
-	return t
 }
 
 // explainConfig shows the settings the advice reads and what they mean.

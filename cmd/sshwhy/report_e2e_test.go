@@ -16,6 +16,14 @@ import (
 // and a day without data must say so.
 func checkReport(t *testing.T, bin string, inputArgs []string, events []event) {
 	t.Helper()
+	checkReportSources(t, bin, inputArgs, events, "")
+}
+
+// checkReportSources compares the report's counts with events, from the
+// logs (inputArgs), from an index of them, and through a running agent's
+// socket when sock is set.
+func checkReportSources(t *testing.T, bin string, inputArgs []string, events []event, sock string) {
+	t.Helper()
 	if len(events) == 0 {
 		t.Fatal("no events to report")
 	}
@@ -42,13 +50,20 @@ func checkReport(t *testing.T, bin string, inputArgs []string, events []event) {
 	if out, err := exec.Command(bin, append([]string{"index", "--data", data}, inputArgs...)...).CombinedOutput(); err != nil {
 		t.Fatalf("sshwhy index: %v\n%s", err, out)
 	}
-	for _, src := range []struct {
+	sources := []struct {
 		name string
 		args []string
 	}{
 		{"--from", append(append([]string{"report", "--from"}, period...), inputArgs...)},
-		{"index", append([]string{"report", "--data", data}, period...)},
-	} {
+		{"index", append([]string{"report", "--socket", "-", "--data", data}, period...)},
+	}
+	if sock != "" {
+		sources = append(sources, struct {
+			name string
+			args []string
+		}{"the agent", append([]string{"report", "--socket", sock}, period...)})
+	}
+	for _, src := range sources {
 		out, err := exec.Command(bin, src.args...).Output()
 		if err != nil {
 			t.Fatalf("sshwhy %s: %v", strings.Join(src.args, " "), err)
@@ -83,7 +98,7 @@ func checkReport(t *testing.T, bin string, inputArgs []string, events []event) {
 			t.Errorf("report from %s: %d sessions, classify %d postauth events", src.name, r.Sessions.Count, sessions)
 		}
 	}
-	out, err := exec.Command(bin, "report", "--data", data, "--tz", "UTC", "--day", "2000-01-01").Output()
+	out, err := exec.Command(bin, "report", "--socket", "-", "--data", data, "--tz", "UTC", "--day", "2000-01-01").Output()
 	if err != nil || !strings.Contains(string(out), "No SSH connection ended in this period (2000-01-01") {
 		t.Errorf("a day without data: %v\n%s", err, out)
 	}

@@ -72,3 +72,46 @@ func TestReportFromSample(t *testing.T) {
 		}
 	}
 }
+
+// TestReportIndexUnmatchedAndOpen: sshwhy index keeps the sshd lines no
+// rule knows per day and the connections still open; the report from the
+// index shows both, as the report --from the same log does.
+func TestReportIndexUnmatchedAndOpen(t *testing.T) {
+	log := writeTemp(t, "auth.log", ""+
+		"2026-11-20T10:00:00.000000+00:00 vm sshd[100]: Accepted publickey for carol from 203.0.113.5 port 50000 ssh2: ED25519 SHA256:abc\n"+
+		"2026-11-20T10:00:01.000000+00:00 vm sshd[200]: A message no OpenSSH writes from 198.51.100.9 port 4242\n"+
+		"2026-11-20T10:00:02.000000+00:00 vm sshd[201]: Connection closed by 198.51.100.9 port 4243 [preauth]\n")
+	data := filepath.Join(t.TempDir(), "data")
+	if _, _, err := runCmd(t, "", "index", "--data", data, log); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"report", "--socket", "-", "--data", data, "--day", "2026-11-20", "--tz", "UTC", "-o", "json", "--no-server-config"},
+		{"report", "--from", "--day", "2026-11-20", "--tz", "UTC", "-o", "json", "--no-server-config", log},
+	} {
+		out, _, err := runCmd(t, "", args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		var r struct {
+			Unmatched struct {
+				Total  int `json:"total"`
+				Shapes []struct {
+					Count int `json:"count"`
+				} `json:"shapes"`
+			} `json:"unmatched"`
+			Open struct {
+				Count    int `json:"count"`
+				Sessions []struct {
+					User string `json:"user"`
+				} `json:"sessions"`
+			} `json:"open"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		if r.Unmatched.Total != 1 || r.Open.Count != 1 || len(r.Open.Sessions) != 1 || r.Open.Sessions[0].User != "carol" {
+			t.Errorf("%v: unmatched %+v, open %+v", args[1:3], r.Unmatched, r.Open)
+		}
+	}
+}

@@ -68,8 +68,12 @@ func newRulesTestCmd() *cobra.Command {
 		Short: "Show, per line, the rule that fired; list the lines no rule matched",
 		Long: `Test reads a log file and prints every sshd/ssh line with the id of the rule
 that matched it, or UNMATCHED. Lines of other programs are skipped unless --all.
-It exits with status 1 when some line matched no rule, so it can gate a new
-rules directory in CI.`,
+
+Exit status, so it can gate a new rules directory in CI:
+  0  every sshd/ssh line matched a rule
+  1  an error: the file cannot be read, or a rule file is invalid
+  2  a usage error (bad flags or arguments)
+  3  some line matched no rule`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rs, err := rules.Load(dirs...)
@@ -86,7 +90,7 @@ rules directory in CI.`,
 				return err
 			}
 			if unmatched > 0 {
-				return fmt.Errorf("%d line(s) matched no rule", unmatched)
+				return errUnmatched{unmatched}
 			}
 			return nil
 		},
@@ -95,6 +99,15 @@ rules directory in CI.`,
 	cmd.Flags().BoolVar(&all, "all", false, "also print lines of programs without rules")
 	return cmd
 }
+
+// errUnmatched is `rules test`'s outcome when some line matched no rule:
+// exit status 3, apart from errors (1) and usage errors (2).
+type errUnmatched struct{ n int }
+
+func (e errUnmatched) Error() string { return fmt.Sprintf("%d line(s) matched no rule", e.n) }
+
+// ExitCode is the process exit status for this outcome.
+func (errUnmatched) ExitCode() int { return 3 }
 
 // testRules prints "RULE<TAB>LINE" for each line and returns how many sshd
 // lines matched no rule.

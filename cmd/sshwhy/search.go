@@ -9,12 +9,18 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sshwhy/sshwhy/agent"
 	"github.com/sshwhy/sshwhy/cause"
+	"github.com/sshwhy/sshwhy/checkpoint"
+	"github.com/sshwhy/sshwhy/rules"
 
 	"github.com/spf13/cobra"
 
@@ -38,6 +44,21 @@ type searchFlags struct {
 	countBy      string
 	openTimeout  time.Duration
 	limitSet     bool // --limit given: ips are not cut at the default limit
+	open         bool
+	socket       string
+	socketSet    bool // --socket given
+	dataSet      bool // --data given
+	remote       *remoteFlags
+	explain      bool
+	x            *explainer
+}
+
+// explainer is the remedies of --explain, nil without it.
+func (fl *searchFlags) explainer() *explainer {
+	if fl.explain && fl.x == nil {
+		fl.x = &explainer{}
+	}
+	return fl.x
 }
 
 func newSearchCmd() *cobra.Command {
@@ -93,6 +114,7 @@ orders by end, duration_s, auth_failures, cause, user, src_ip or host
   sshwhy search -- '-cause:probe -cause:auth_failure'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl.limitSet = cmd.Flags().Changed("limit")
+			fl.socketSet, fl.dataSet = cmd.Flags().Changed("socket"), cmd.Flags().Changed("data")
 			return runSearch(cmd, args, &fl)
 		},
 	}
@@ -110,6 +132,10 @@ orders by end, duration_s, auth_failures, cause, user, src_ip or host
 	f.StringVarP(&fl.format, "format", "o", "table", "output: table, json (one event per line), csv, or ips (unique source addresses, one per line)")
 	f.StringVar(&fl.countBy, "count-by", "", "count events by cause, src_ip, user, host or hour instead of listing them")
 	f.DurationVar(&fl.openTimeout, "open-timeout", time.Second, "how long to wait for a day being written by sshwhy index")
+	f.BoolVar(&fl.open, "open", false, "search the connections that have not ended yet (the agent's, else those the last sshwhy index left open) instead of the ended ones")
+	f.StringVar(&fl.socket, "socket", agent.DefaultSocket, "search through the agent listening on this unix socket `PATH` when one runs (- never); without --socket, an explicit --data reads that directory itself")
+	fl.remote = addRemoteFlags(cmd) // fleet.go
+	f.BoolVar(&fl.explain, "explain", false, "add what to do about each ending (\"remedy\" in JSON, a line under each row in the table), quoting this machine's sshd settings")
 	return cmd
 }
 
@@ -169,18 +195,15 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 	if err != nil {
 		return err
 	}
-	if fl.dataDir == "" {
-		fl.dataDir = index.DefaultDir()
-	}
-	r, err := index.OpenReader(fl.dataDir, index.ReaderOptions{OpenTimeout: fl.openTimeout})
+	ctx := cmdContext(cmd)
+	r, closeSearcher, err := fl.searcher(ctx)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer closeSearcher()
 	out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 	defer out.Flush()
 	stderr := cmd.ErrOrStderr()
-	ctx := cmdContext(cmd)
 
 	switch {
 	case fl.countBy != "":
@@ -197,13 +220,13 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 	}
 
 	var write func(*classify.Event) error
-	var finish func()
+	var finish func() error
 	n := 0
 	switch fl.format {
 	case "json":
 		buf := make([]byte, 0, 4096)
 		write = func(ev *classify.Event) error {
-			buf = classify.AppendJSON(buf[:0], ev)
+			buf = appendEvent(buf[:0], ev, fl.explainer(), nil)
 			buf = append(buf, '\n')
 			_, err := out.Write(buf)
 			return err
@@ -211,9 +234,10 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 	case "csv":
 		cw := newCSVWriter(out)
 		write = cw.write
-		finish = cw.flush
+		finish = func() error { cw.flush(); return nil }
 	default:
 		t := newTableWriter(out, isTerminal(cmd.OutOrStdout()))
+		t.explain = fl.explainer()
 		write = t.write
 		finish = t.flush
 	}
@@ -228,7 +252,9 @@ func runSearch(cmd *cobra.Command, args []string, fl *searchFlags) error {
 		return noEvents(out, stderr, fl.format)
 	}
 	if finish != nil {
-		finish()
+		if err := finish(); err != nil {
+			return err
+		}
 	}
 	if uint64(n) < res.Total {
 		out.Flush()
@@ -428,4 +454,101 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// searcher chooses what to search: the agent through its socket when one
+// answers (and --data does not name another directory), else the data
+// directory itself; with --open, the connections not ended yet, from the
+// agent or from the checkpoint the last sshwhy index saved.
+func (fl *searchFlags) searcher(ctx context.Context) (index.Searcher, func(), error) {
+	if remote, err := openRemote(fl.remote); remote != nil || err != nil {
+		if fl.open && err == nil {
+			return nil, nil, usageError{errors.New("--open and --remote do not combine: open connections stay on each host until they end")}
+		}
+		return remote, func() { remote.Close() }, err
+	}
+	if fl.dataDir == "" {
+		fl.dataDir = index.DefaultDir()
+	}
+	var client *agent.Client
+	if fl.socket != "-" && (fl.socketSet || !fl.dataSet) {
+		c, err := agent.Dial(fl.socket)
+		switch {
+		case err == nil:
+			client = c
+		case fl.socketSet:
+			return nil, nil, err
+		}
+	}
+	if fl.open {
+		var open []*classify.Event
+		var err error
+		if client != nil {
+			open, err = client.Open(ctx)
+		} else {
+			open, err = checkpointOpen(fl.dataDir)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return eventSearcher(open)
+	}
+	if client != nil {
+		return client, func() {}, nil
+	}
+	r, err := index.OpenReader(fl.dataDir, index.ReaderOptions{OpenTimeout: fl.openTimeout})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() { r.Close() }, nil
+}
+
+// checkpointOpen returns the connections the checkpoint in dir holds open.
+func checkpointOpen(dir string) ([]*classify.Event, error) {
+	cp, err := checkpoint.Load(filepath.Join(dir, agent.CheckpointName))
+	if err != nil || cp.State == nil {
+		return nil, err
+	}
+	rs, err := rules.Load()
+	if err != nil {
+		return nil, err
+	}
+	m, err := classify.New(rs, classify.Options{}, func(*classify.Event) {})
+	if err != nil {
+		return nil, err
+	}
+	m.Restore(*cp.State)
+	return slices.Collect(m.OpenEvents()), nil
+}
+
+// eventSearcher searches events in memory exactly as the index would:
+// they are indexed into a temporary data directory (there are few open
+// connections).
+func eventSearcher(events []*classify.Event) (index.Searcher, func(), error) {
+	dir, err := os.MkdirTemp("", "sshwhy-open-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	w, err := index.OpenWriter(filepath.Join(dir, "data"), index.WriterOptions{NoCompact: true})
+	if err == nil {
+		for _, e := range events {
+			if err = w.Add(e); err != nil {
+				break
+			}
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	r, err := index.OpenReader(filepath.Join(dir, "data"), index.ReaderOptions{})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return r, func() { r.Close(); cleanup() }, nil
 }

@@ -24,16 +24,23 @@ func TestIndexRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Split(strings.TrimSpace(classified), "\n")
+	var want []string // the ended connections: the index stores no open ones (yet)
+	for _, l := range strings.Split(strings.TrimSpace(classified), "\n") {
+		if !strings.Contains(l, `"open":true`) {
+			want = append(want, l)
+		}
+	}
 	_, summary, err := runCmd(t, "", "index", "--data", data, sampleLog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(summary, "indexed 30 events into 1 day shard(s)") {
+	if !strings.Contains(summary, "indexed 27 events into 1 day shard(s)") {
 		t.Errorf("summary: %s", summary)
 	}
-	// Twice: the second run adds nothing.
-	if _, _, err := runCmd(t, "", "index", "--data", data, sampleLog, sampleLog); err != nil {
+	// Again: the second run adds nothing. (Not the file twice in one run:
+	// its connections still open at the end would meet their own first
+	// lines again, as pids reused.)
+	if _, _, err := runCmd(t, "", "index", "--data", data, sampleLog); err != nil {
 		t.Fatal(err)
 	}
 	found, _, err := runCmd(t, "", "search", "--data", data, "--format", "json", "--limit", "0")
@@ -114,7 +121,7 @@ func TestSearchOutputIsSafe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.ContainsAny(table, "\x1b\x07") || !strings.Contains(table, `\x1b]0;owned\ax from 6.6.6.6 port 22`) {
+	if strings.ContainsAny(table, "\x1b\x07") || !strings.Contains(table, `\x1b]0;owned\ax from 6.6.6.6 po…`) {
 		t.Errorf("table:\n%q", table)
 	}
 	csv, _, err := runCmd(t, "", "search", "--data", data, "--format", "csv")

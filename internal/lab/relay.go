@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -227,7 +228,7 @@ func (c *corrupter) feed(p []byte) {
 func newKeysEnd(b []byte) int {
 	pos := 0
 	for {
-		nl := indexByte(b[pos:], '\n')
+		nl := bytes.IndexByte(b[pos:], '\n')
 		if nl < 0 {
 			if len(b) > 8192 {
 				return -1
@@ -257,13 +258,4 @@ func newKeysEnd(b []byte) int {
 			return pos
 		}
 	}
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

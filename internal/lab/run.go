@@ -36,6 +36,9 @@ type RunConfig struct {
 	Out string
 	// Only, when set, keeps the scenarios whose name it matches.
 	Only *regexp.Regexp
+	// Before, when set, is called once the log daemons run and before the
+	// first scenario: a test starts what follows the logs live there.
+	Before func(l *Logs)
 }
 
 // Run starts the logs, two sshds (the main one at cfg.LogLevel, and one
@@ -54,6 +57,9 @@ func Run(tb TB, rc RunConfig) *Result {
 	env := NewEnv(tb, main, throttle, users)
 	if err := logs.Sync(); err != nil {
 		tb.Fatalf("lab: %v", err)
+	}
+	if rc.Before != nil {
+		rc.Before(logs)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

@@ -108,12 +108,15 @@ type SSHDConfig struct {
 	UnusedConnectionTimeout int
 }
 
+// DefaultLoginGraceTime is the lab sshd's LoginGraceTime.
+const DefaultLoginGraceTime = 20 * time.Second
+
 func (c *SSHDConfig) defaults() {
 	if c.LogLevel == "" {
 		c.LogLevel = "INFO"
 	}
 	if c.LoginGraceTime == 0 {
-		c.LoginGraceTime = 20 * time.Second
+		c.LoginGraceTime = DefaultLoginGraceTime
 	}
 	if c.MaxAuthTries == 0 {
 		c.MaxAuthTries = 3

@@ -47,7 +47,11 @@ func (g *generator) fire(a *actor) {
 // spawn starts a new bot campaign on a random host.
 func (g *generator) spawn() {
 	h := g.pickHost()
-	kind := campKind(g.pick(campaignWeights))
+	weights := campaignWeights
+	if g.cfg.Dense {
+		weights = denseWeights
+	}
+	kind := campKind(g.pick(weights))
 	c := g.newCampaign(kind, h)
 	streams := 1
 	if kind == campBrute && g.chance(0.3) {

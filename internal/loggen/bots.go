@@ -1,6 +1,9 @@
 package loggen
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Bot campaigns: one source address doing one kind of thing, in one or more
 // parallel streams of connections.
@@ -24,6 +27,18 @@ var campaignWeights = []float64{
 	campKeyscan:   0.02,
 	campBurst:     0.04,
 	campStall:     0.05,
+}
+
+// denseWeights are the shares with Config.Dense: short connections only
+// (one password per brute-force connection, probes, old clients), so that a
+// connection ends every 4 to 5 lines.
+var denseWeights = []float64{
+	campBrute:     0.60,
+	campProbe:     0.30,
+	campNegotiate: 0.10,
+	campKeyscan:   0,
+	campBurst:     0,
+	campStall:     0,
 }
 
 // meanCampaignConns approximates the connections per campaign, to turn
@@ -106,6 +121,9 @@ func (g *generator) newCampaign(kind campKind, h *host) *campaign {
 			}
 		}
 		c.attempts = []int{1, 1, 1, 1, 1, 1, 2, 3, maxAuthTries, maxAuthTries}[g.rng.IntN(10)]
+		if g.cfg.Dense {
+			c.attempts = 1
+		}
 		c.end = endStyle(g.pick([]float64{0.45, 0.50, 0.05}))
 	case campProbe:
 		c.left = 1 + g.rng.IntN(3)
@@ -208,10 +226,16 @@ func (g *generator) bruteConn(camp *campaign, start int64) int64 {
 	known := systemAccounts[u]
 	denied := known && h.allowUsers
 	switch {
+	case !known && h.legacy: // 6.6: no port (auth.c), then the child's line
+		c.m("Invalid user " + u + " from " + c.ip)
+		c.m("input_userauth_request: invalid user " + u + " [preauth]")
 	case !known:
 		c.m("Invalid user " + u + " from " + c.ip + " port " + c.port)
 	case denied:
 		c.m("User " + u + " from " + c.ip + " not allowed because not listed in AllowUsers")
+		if h.legacy {
+			c.m("input_userauth_request: invalid user " + u + " [preauth]")
+		}
 	}
 	pre := "authenticating user " // preamble of close lines
 	inv := ""                     // in Failed lines
@@ -239,11 +263,27 @@ func (g *generator) bruteConn(camp *campaign, start int64) int64 {
 		cause, scen = causeAccessDenied, "denied/"
 	}
 	c.wait(g.between(5*msec, 900*msec))
-	if n >= maxAuthTries {
+	switch {
+	case h.legacy && n >= maxAuthTries: // 6.6: auth.h AUTH_FAIL_MSG, no "maximum ... exceeded" line
+		c.m("Disconnecting: Too many authentication failures for " + u + " [preauth]")
+		scen += "maxauthtries"
+	case h.legacy:
+		switch camp.end { // 6.6: packet.c names no port and no user
+		case endByeBye:
+			c.m("Received disconnect from " + c.ip + ": 11: Bye Bye [preauth]")
+			scen += "byebye"
+		case endClosed:
+			c.m("Connection closed by " + c.ip + " [preauth]")
+			scen += "closed"
+		case endReset:
+			c.m("fatal: Read from socket failed: Connection reset by peer [preauth]")
+			scen += "reset"
+		}
+	case n >= maxAuthTries:
 		c.m("error: maximum authentication attempts exceeded for " + inv + u + " from " + c.ip + " port " + c.port + " ssh2 [preauth]")
 		c.m("Disconnecting " + pre + u + " " + c.ip + " port " + c.port + ": Too many authentication failures [preauth]")
 		scen += "maxauthtries"
-	} else {
+	default:
 		switch camp.end {
 		case endByeBye:
 			c.m("Received disconnect from " + c.ip + " port " + c.port + ":11: Bye Bye [preauth]")
@@ -294,6 +334,11 @@ func (g *generator) probeConn(camp *campaign, start int64) int64 {
 	}
 	k := g.pick(probeWeights)
 	cause, scen := causeProbe, ""
+	if h.legacy {
+		cause, scen = g.legacyProbe(c, k)
+		c.finish(cause, "preauth", scen)
+		return c.t
+	}
 	switch k {
 	case probeKexClosed:
 		c.wait(g.between(1*msec, 3*second))
@@ -340,6 +385,37 @@ func (g *generator) probeConn(camp *campaign, start int64) int64 {
 	return c.t
 }
 
+// legacyProbe writes a probe as OpenSSH 6.6 logs it: the banner exchange
+// (sshd.c, in the monitor) names no port when nothing came, the key
+// exchange closes (packet.c) name neither port nor user.
+func (g *generator) legacyProbe(c *conn, k int) (cause, scen string) {
+	switch k {
+	case probeKexClosed, probeKexReset:
+		c.wait(g.between(1*msec, 3*second))
+		c.m("Did not receive identification string from " + c.ip)
+		return causeProbe, "probe/no-banner"
+	case probeKexPreauth:
+		c.wait(g.between(100*msec, 2*second))
+		c.m("Connection closed by " + c.ip + " [preauth]")
+		return causeProbe, "probe/preauth-closed"
+	case probeResetPreauth:
+		c.wait(g.between(100*msec, 2*second))
+		if g.chance(0.5) {
+			c.m("fatal: Read from socket failed: Connection reset by peer [preauth]")
+		} else {
+			c.m("fatal: Write failed: Connection reset by peer [preauth]")
+		}
+		return causeProbe, "probe/preauth-reset"
+	case probeByeBye:
+		c.wait(g.between(100*msec, 1*second))
+		c.m("Received disconnect from " + c.ip + ": 11: Bye Bye [preauth]")
+		return causeProbe, "probe/byebye"
+	}
+	c.wait(g.between(1*msec, 300*msec))
+	c.m("Bad protocol version identification '" + httpProbes[g.rng.IntN(len(httpProbes))] + "' from " + c.ip + " port " + c.port)
+	return causeProtocolError, "protocol/bad-version"
+}
+
 var httpProbes = []string{
 	"GET / HTTP/1.1", "GET / HTTP/1.0", "HEAD / HTTP/1.1", "MGLNDD_203.0.113.10_22",
 	"GET /favicon.ico HTTP/1.1", `\026\003\001`, "SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1",
@@ -364,6 +440,18 @@ func (g *generator) negotiateConn(camp *campaign, start int64) int64 {
 	}
 	c.wait(g.between(20*msec, 400*msec))
 	f := negotiationFailures[g.rng.IntN(len(negotiationFailures))]
+	if camp.host.legacy { // 6.6 kex.c: no address, the peer's offer as "client"
+		switch f.kind {
+		case "key exchange method":
+			c.m("fatal: Unable to negotiate a key exchange method [preauth]")
+		case "host key type":
+			c.m("fatal: no hostkey alg [preauth]")
+		default:
+			c.m("fatal: no matching " + strings.ToLower(f.kind) + " found: client " + f.offer + " server aes128-ctr,aes256-ctr [preauth]")
+		}
+		c.finish(causeNegotiation, "preauth", "negotiate/"+f.kind)
+		return c.t
+	}
 	c.m("Unable to negotiate with " + c.ip + " port " + c.port + ": no matching " + f.kind + " found. Their offer: " + f.offer + " [preauth]")
 	c.finish(causeNegotiation, "preauth", "negotiate/"+f.kind)
 	return c.t
@@ -379,10 +467,17 @@ func (g *generator) keyscan(camp *campaign, start int64) {
 			return
 		}
 		c.wait(g.between(20*msec, 200*msec))
-		if offer == "" {
+		switch {
+		case camp.host.legacy && offer == "":
+			c.m("Connection closed by " + c.ip + " [preauth]")
+			c.finish(causeProbe, "preauth", "keyscan/closed")
+		case camp.host.legacy: // 6.6 kex.c choose_hostkeyalg
+			c.m("fatal: no hostkey alg [preauth]")
+			c.finish(causeNegotiation, "preauth", "keyscan/negotiate")
+		case offer == "":
 			c.m("Connection closed by " + c.ip + " port " + c.port + " [preauth]")
 			c.finish(causeProbe, "preauth", "keyscan/closed")
-		} else {
+		default:
 			c.m("Unable to negotiate with " + c.ip + " port " + c.port + ": no matching host key type found. Their offer: " + offer + " [preauth]")
 			c.finish(causeNegotiation, "preauth", "keyscan/negotiate")
 		}
@@ -417,7 +512,11 @@ func (g *generator) stallConn(camp *campaign, start int64) int64 {
 		if known {
 			c.m("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= " + rhost(c.ip, u, true))
 		} else {
-			c.m("Invalid user " + u + " from " + c.ip + " port " + c.port)
+			if h.legacy {
+				c.m("Invalid user " + u + " from " + c.ip)
+			} else {
+				c.m("Invalid user " + u + " from " + c.ip + " port " + c.port)
+			}
 			if stage >= 1 {
 				c.m("pam_unix(sshd:auth): check pass; user unknown")
 				c.m("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= " + rhost(c.ip, u, false))
@@ -458,8 +557,8 @@ func (g *generator) burst(camp *campaign, start int64) {
 			g.dropConn(h, camp.ip, port, at, "Maxstartups", "burst/maxstartups")
 			continue
 		}
-		if at < h.throttleEnd {
-			continue // dropped silently (VERBOSE)
+		if at < h.throttleEnd || h.legacy {
+			continue // dropped silently (VERBOSE; before 8.4 every drop is)
 		}
 		if i == 10 {
 			// a new episode: begin, first drop, and its end

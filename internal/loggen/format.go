@@ -16,6 +16,16 @@ type lineWriter struct {
 	stamp  []byte // "Jan  5 00:00:00" or "2026-01-05T00:00:00"
 	buf    []byte
 	err    error
+
+	// reduce collapses a run of identical lines (host, program, pid and
+	// message) as rsyslog's $RepeatedMsgReduction does: the first as
+	// written, the rest as one "message repeated N times: [ msg]" with the
+	// time of the last.
+	reduce  bool
+	last    line // the last line written, when reduce is set
+	repeats int  // lines like last held back
+	held    line // the latest of them
+	written int  // lines written
 }
 
 func newLineWriter(w *bufio.Writer, f Format, hosts []string) *lineWriter {
@@ -23,6 +33,33 @@ func newLineWriter(w *bufio.Writer, f Format, hosts []string) *lineWriter {
 }
 
 func (lw *lineWriter) write(l *line) {
+	if !lw.reduce {
+		lw.emit(l)
+		return
+	}
+	if lw.written > 0 && l.host == lw.last.host && l.prog == lw.last.prog && l.pid == lw.last.pid && l.msg == lw.last.msg {
+		lw.repeats++
+		lw.held = *l
+		return
+	}
+	lw.flushRepeats()
+	lw.emit(l)
+	lw.last = *l
+}
+
+// flushRepeats writes the "message repeated" line of the lines held back.
+func (lw *lineWriter) flushRepeats() {
+	if lw.repeats == 0 {
+		return
+	}
+	r := lw.held
+	r.msg = "message repeated " + strconv.Itoa(lw.repeats) + " times: [ " + r.msg + "]"
+	lw.repeats = 0
+	lw.emit(&r)
+}
+
+func (lw *lineWriter) emit(l *line) {
+	lw.written++
 	sec := l.t / second
 	if sec != lw.sec {
 		lw.sec = sec

@@ -142,3 +142,71 @@ func matchSSHD(msg string) string {
 	}
 	return ""
 }
+
+// sshd66Messages are the formats OpenSSH 6.6p1 (V_6_6_P1: auth.c, auth2.c,
+// packet.c, sshd.c, kex.c, serverloop.c) and Ubuntu 14.04's libpam write
+// for what the generator simulates, plus rsyslog's repeated-message line.
+var sshd66Messages = []struct {
+	name string
+	re   *regexp.Regexp
+}{
+	{"invalid user", re(`Invalid user ` + usr + ` from ` + ip)},
+	{"userauth invalid", re(`input_userauth_request: invalid user ` + usr + ` \[preauth\]`)},
+	{"not allowed", re(`User ` + usr + ` from ` + ip + ` not allowed because not listed in AllowUsers`)},
+	{"pam check pass", re(`pam_unix\(sshd:auth\): check pass; user unknown`)},
+	{"pam auth failure", re(`pam_unix\(sshd:auth\): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=` + ip + `(?: |  user=\S+)`)},
+	{"pam more", re(`PAM \d+ more authentication failures?; logname= uid=0 euid=0 tty=ssh ruser= rhost=` + ip + `(?: |  user=\S+)`)},
+	{"failed password", re(`Failed password for (?:invalid user )?` + usr + ` from ` + ip + ` port ` + port + ` ssh2`)},
+	{"max auth tries", re(`Disconnecting: Too many authentication failures for ` + usr + ` \[preauth\]`)},
+	{"received disconnect preauth", re(`Received disconnect from ` + ip + `: 11: Bye Bye \[preauth\]`)},
+	{"closed preauth", re(`Connection closed by ` + ip + ` \[preauth\]`)},
+	{"read failed", re(`fatal: Read from socket failed: Connection reset by peer \[preauth\]`)},
+	{"write failed preauth", re(`fatal: Write failed: Connection reset by peer \[preauth\]`)},
+	{"no banner", re(`Did not receive identification string from ` + ip)},
+	{"bad version", re(`Bad protocol version identification '.*' from ` + ip + ` port ` + port)},
+	{"kex", re(`fatal: (?:Unable to negotiate a key exchange method|no hostkey alg|no matching (?:cipher|mac) found: client \S+ server \S+) \[preauth\]`)},
+	{"accepted", re(`Accepted (?:publickey|password) for \S+ from ` + ip + ` port ` + port + ` ssh2(?:: RSA (?:[0-9a-f]{2}:){15}[0-9a-f]{2})?`)},
+	{"pam session opened", re(`pam_unix\(sshd:session\): session opened for user \S+ by \(uid=0\)`)},
+	{"pam session closed", re(`pam_unix\(sshd:session\): session closed for user \S+`)},
+	{"logout", re(`Received disconnect from ` + ip + `: 11: disconnected by user`)},
+	{"client alive", re(`Timeout, client not responding\.`)},
+	{"write failed", re(`fatal: Write failed: (?:Connection reset by peer|Broken pipe)`)},
+	{"mac", re(`Corrupted MAC on input\.|Disconnecting: Packet corrupt`)},
+	{"signal", re(`Exiting on signal 15`)},
+	{"repeated", re(`message repeated \d+ times: \[ .*\]`)},
+}
+
+// TestLegacyLinesWellFormed checks every sshd line of a generated OpenSSH
+// 6.6 log against the 6.6 formats, and that the shapes the legacy rules
+// are about all occur.
+func TestLegacyLinesWellFormed(t *testing.T) {
+	cfg := testConfig(60000)
+	cfg.OpenSSH, cfg.Rate = "6.6", 1 // fewer bots at once: runs of identical lines
+	log, _ := generate(t, cfg)
+	seen := make(map[string]int)
+	for i, l := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
+		m := bsdHeader.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("line %d: bad header: %q", i+1, l)
+		}
+		if m[2] != "sshd" {
+			continue
+		}
+		name := ""
+		for _, f := range sshd66Messages {
+			if f.re.MatchString(m[4]) {
+				name = f.name
+				break
+			}
+		}
+		if name == "" {
+			t.Fatalf("line %d: not a 6.6 format: %q", i+1, m[4])
+		}
+		seen[name]++
+	}
+	for _, f := range sshd66Messages {
+		if seen[f.name] == 0 && f.name != "mac" && f.name != "signal" && f.name != "client alive" && f.name != "write failed" {
+			t.Errorf("no %q line in %d lines", f.name, cfg.Lines)
+		}
+	}
+}

@@ -11,6 +11,7 @@ type host struct {
 	idx        int32
 	name       string
 	modern     bool   // OpenSSH 10.0: sshd-session, listener grace lines, penalties
+	legacy     bool   // OpenSSH 6.6 (Ubuntu 14.04): no ports in endings, no preambles
 	allowUsers bool   // "AllowUsers" set: other existing accounts are refused
 	laddr      string // the server's own address, in drop lines
 	pids       *pidSpace
@@ -107,6 +108,24 @@ func (g *generator) keyInfo() string {
 	}
 	kt := []string{"ED25519", "ED25519", "RSA", "ECDSA"}[g.rng.IntN(4)]
 	return ": " + kt + " SHA256:" + base64.RawStdEncoding.EncodeToString(raw[:])
+}
+
+// md5Style turns a key suffix into the MD5 hex fingerprint OpenSSH wrote
+// before 6.8 (": RSA 4b:1f:…"), derived from the same random key.
+func md5Style(info string) string {
+	if info == "" {
+		return ""
+	}
+	const hex = "0123456789abcdef"
+	b := []byte(": RSA ")
+	for i := 0; i < 16; i++ {
+		c := info[len(info)-1-i]
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hex[c>>4&0xf], hex[c&0xf])
+	}
+	return string(b)
 }
 
 // botAddr returns a random public address of a bot; about 4% are IPv6.

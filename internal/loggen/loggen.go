@@ -15,7 +15,9 @@
 // skipping PIDs still in use), so PIDs are reused.
 //
 // The line formats were checked against a real Debian 12 sshd
-// (9.2p1-2+deb12u*) on a loopback lab; see formats_test.go.
+// (9.2p1-2+deb12u*) on a loopback lab; see formats_test.go. Config.OpenSSH
+// "6.6" writes an Ubuntu 14.04 server instead, from the OpenSSH 6.6p1
+// source (docs/openssh-legacy.md).
 package loggen
 
 import (
@@ -25,6 +27,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
@@ -55,7 +58,7 @@ func ParseFormat(s string) (Format, error) {
 // Config controls a generation run. The zero value is not useful; start from
 // DefaultConfig.
 type Config struct {
-	Lines  int       // exact number of lines to write
+	Lines  int       // exact number of lines to write (before rsyslog's reduction, see OpenSSH)
 	Seed   uint64    // same seed, same output
 	Format Format    // timestamp format
 	Start  time.Time // time of the first line (UTC is used)
@@ -67,6 +70,22 @@ type Config struct {
 	Rate   float64 // mean new bot connections per second, all hosts together
 	Noise  float64 // share (0..1) of non-sshd lines (CRON, sudo, systemd-logind)
 	Users  int     // real users per host
+	// OpenSSH is the version the Debian hosts run: "" or "9.2" (Debian
+	// 12), or "6.6" (Ubuntu 14.04: lines without ports before 7.2, the
+	// post-auth child's logout without "Disconnected from", and rsyslog's
+	// repeated-message reduction, on in that release's rsyslog.conf).
+	OpenSSH string
+	// Open is a number of long-lived sessions (a bastion's) that log in
+	// during the day before Start and never end, written first, on a host
+	// of their own ("bastion1"): 2*Open lines before the Lines lines, which
+	// are the same bytes whatever Open is. For benchmarks of the open set.
+	Open int
+	// Dense makes the bots' connections short (one password per
+	// brute-force connection, probes, old clients' negotiation failures;
+	// no bursts, scans or stalls): with Noise and Users 0, a connection
+	// ends every 4 to 5 lines, each event with its evidence. For
+	// benchmarks of event-dense logs.
+	Dense bool
 }
 
 // DefaultConfig returns the configuration of the 10-million-line benchmark
@@ -103,6 +122,12 @@ func (c Config) validate() error {
 		return errors.New("users must be between 0 and 1000")
 	case c.Start.IsZero():
 		return errors.New("start time is required")
+	case c.OpenSSH != "" && c.OpenSSH != "9.2" && c.OpenSSH != "6.6":
+		return fmt.Errorf("openssh %q: want 9.2 or 6.6", c.OpenSSH)
+	case c.OpenSSH == "6.6" && c.Modern > 0:
+		return errors.New("openssh 6.6 and a modern share do not combine")
+	case c.Open < 0 || c.Open > 4_000_000:
+		return errors.New("open sessions must be between 0 and 4000000")
 	}
 	return nil
 }
@@ -124,13 +149,23 @@ func Generate(w io.Writer, truth io.Writer, cfg Config) (Stats, error) {
 	}
 	g := newGenerator(cfg)
 	bw := bufio.NewWriterSize(w, 1<<20)
-	g.out = newLineWriter(bw, cfg.Format, g.hostNames())
+	names := g.hostNames()
+	if cfg.Open > 0 {
+		names = append(names, "bastion1")
+	}
+	g.out = newLineWriter(bw, cfg.Format, names)
+	g.openSessions(int32(len(names)-1), cfg.Open)
+	g.out.reduce = cfg.OpenSSH == "6.6"
 	if truth != nil {
 		g.truth = bufio.NewWriterSize(truth, 1<<18)
 	}
 	g.run()
 	if g.err != nil {
 		return g.stats, g.err
+	}
+	g.out.flushRepeats()
+	if g.out.reduce {
+		g.stats.Lines = g.out.written
 	}
 	if err := g.out.err; err != nil {
 		return g.stats, err
@@ -144,6 +179,33 @@ func Generate(w io.Writer, truth io.Writer, cfg Config) (Stats, error) {
 		}
 	}
 	return g.stats, nil
+}
+
+// openSessions writes n logins on host (an index of the line writer's
+// names) that stay open: "Accepted publickey" and PAM's "session opened"
+// from one monitor pid each, spread over the day before Start. They use no
+// randomness, so the lines after them do not depend on n.
+func (g *generator) openSessions(host int32, n int) {
+	if n == 0 {
+		return
+	}
+	first := g.cfg.Start.UnixMicro() - day
+	step := day / int64(n)
+	for i := 0; i < n; i++ {
+		t := first + int64(i)*step
+		pid := int32(1000 + i)
+		user := "u" + strconv.Itoa(i)
+		ip := "10." + strconv.Itoa(i>>16&255) + "." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255)
+		port := strconv.Itoa(32768 + i%28000)
+		key := "AAAAC3NzaC1lZDI1NTE5AAAAI" + strconv.FormatInt(int64(1e17)+int64(i), 10)
+		g.out.write(&line{t: t, host: host, pid: pid, prog: progSSHD,
+			msg: "Accepted publickey for " + user + " from " + ip + " port " + port + " ssh2: ED25519 SHA256:" + key})
+		g.out.write(&line{t: t + 1000, host: host, pid: pid, prog: progSSHD,
+			msg: "pam_unix(sshd:session): session opened for user " + user + "(uid=" + strconv.Itoa(2000+i%60000) + ") by (uid=0)"})
+	}
+	g.stats.Lines += 2 * n
+	g.stats.SSHDLines += 2 * n
+	g.stats.First = time.UnixMicro(first).UTC()
 }
 
 // Time inside the generator is int64 microseconds since the Unix epoch.
@@ -191,7 +253,14 @@ func newGenerator(cfg Config) *generator {
 	}
 	g.stats.Causes = make(map[string]int)
 	for i := 0; i < cfg.Hosts; i++ {
-		g.hosts = append(g.hosts, g.newHost(i, fmt.Sprintf("web%d", i+1), false, i%2 == 1))
+		h := g.newHost(i, fmt.Sprintf("web%d", i+1), false, i%2 == 1)
+		if cfg.OpenSSH == "6.6" {
+			h.legacy = true
+			for _, u := range h.users {
+				u.keyInfo = md5Style(u.keyInfo)
+			}
+		}
+		g.hosts = append(g.hosts, h)
 	}
 	if cfg.Modern > 0 {
 		g.modern = g.newHost(cfg.Hosts, "trixie1", true, false)
@@ -235,7 +304,7 @@ func (g *generator) flush(t int64) {
 	for len(g.lines) > 0 && g.lines[0].t < t {
 		l := g.lines.pop()
 		g.out.write(&l)
-		if g.stats.Lines == 0 {
+		if g.stats.Lines == 0 && g.cfg.Open == 0 {
 			g.stats.First = time.UnixMicro(l.t).UTC()
 		}
 		g.stats.Lines++

@@ -26,7 +26,7 @@ func generate(t *testing.T, cfg Config) (string, []Truth) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Lines != cfg.Lines {
+	if st.Lines != cfg.Lines && (cfg.OpenSSH != "6.6" || st.Lines > cfg.Lines || st.Lines != strings.Count(log.String(), "\n")) {
 		t.Fatalf("stats say %d lines, want %d", st.Lines, cfg.Lines)
 	}
 	var recs []Truth
@@ -304,6 +304,8 @@ func TestConfigErrors(t *testing.T) {
 		{"zero rate", func(c *Config) { c.Rate = 0 }},
 		{"noise 0.95", func(c *Config) { c.Noise = 0.95 }},
 		{"no start", func(c *Config) { c.Start = time.Time{} }},
+		{"unknown openssh", func(c *Config) { c.OpenSSH = "7.4" }},
+		{"openssh 6.6 with a modern host", func(c *Config) { c.OpenSSH, c.Modern = "6.6", 0.1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(10)
@@ -349,4 +351,52 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cfg.Lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// Open sessions come first, on their own host, and leave the rest of the
+// log as it is without them.
+func TestOpenSessions(t *testing.T) {
+	cfg := testConfig(5000)
+	base, _ := generate(t, cfg)
+	cfg.Open = 7
+	var log bytes.Buffer
+	st, err := Generate(&log, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(log.String(), "\n")
+	if st.Lines != 5000+14 || len(lines) != 5000+14+1 {
+		t.Fatalf("%d lines (stats %d), want %d", len(lines)-1, st.Lines, 5000+14)
+	}
+	for i, l := range lines[:14] {
+		want := "session opened for user u"
+		if i%2 == 0 {
+			want = "Accepted publickey for u"
+		}
+		if !strings.Contains(l, " bastion1 sshd[") || !strings.Contains(l, want) {
+			t.Fatalf("prefix line %d: %q", i, l)
+		}
+	}
+	if strings.Join(lines[14:], "") != base {
+		t.Fatal("the lines after the open sessions differ from a log without them")
+	}
+}
+
+// TestDense checks the event-dense mix: a connection ends every 4 to 5
+// lines, every line is sshd's, and no long connection (burst, stall) is
+// among them.
+func TestDense(t *testing.T) {
+	cfg := testConfig(30000)
+	cfg.Dense, cfg.Noise, cfg.Users = true, 0, 0
+	_, truth := generate(t, cfg)
+	per := float64(cfg.Lines) / float64(len(truth))
+	if per < 4 || per > 5 {
+		t.Errorf("%.2f lines per connection, want 4 to 5", per)
+	}
+	for _, r := range truth {
+		switch r.Cause {
+		case causeRateLimited, causeGraceTimeout, causeUserLogout:
+			t.Fatalf("a %s connection in the dense mix: %+v", r.Cause, r)
+		}
+	}
 }

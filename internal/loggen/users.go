@@ -21,11 +21,18 @@ func (g *generator) userSession(h *host, u *user) {
 		// The client refused the (changed) host key: a known address
 		// closes right after key exchange, no user named [lab 9.2].
 		c.user = ""
-		c.m("Connection closed by " + c.ip + " port " + c.port + " [preauth]")
+		if h.legacy {
+			c.m("Connection closed by " + c.ip + " [preauth]")
+		} else {
+			c.m("Connection closed by " + c.ip + " port " + c.port + " [preauth]")
+		}
 		c.finish(causeHostKeyMismatch, "preauth", "user/hostkey")
 		return
 	}
-	if r < 0.02 && u.kind != automation {
+	// Before 7.5 a key user giving up leaves only "Connection closed by
+	// IP [preauth]" at INFO, a probe's line: 6.6 users give up only at a
+	// password prompt, after a logged failure.
+	if r < 0.02 && u.kind != automation && (!h.legacy || u.method == "password") {
 		if u.method == "password" {
 			c.m("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= " + rhost(c.ip, u.name, true))
 			c.wait(g.between(1600*msec, 2600*msec))
@@ -34,7 +41,11 @@ func (g *generator) userSession(h *host, u *user) {
 		} else {
 			c.wait(g.between(100*msec, 30*second)) // rejected keys are VERBOSE
 		}
-		c.m("Connection closed by authenticating user " + u.name + " " + c.ip + " port " + c.port + " [preauth]")
+		if h.legacy {
+			c.m("Connection closed by " + c.ip + " [preauth]")
+		} else {
+			c.m("Connection closed by authenticating user " + u.name + " " + c.ip + " port " + c.port + " [preauth]")
+		}
 		c.finish(causeAuthFailure, "preauth", "user/gave-up")
 		return
 	}
@@ -51,9 +62,13 @@ func (g *generator) userSession(h *host, u *user) {
 	}
 	uid := strconv.Itoa(u.uid)
 	c.wait(g.between(200*usec, 2*msec))
-	c.m("pam_unix(sshd:session): session opened for user " + u.name + "(uid=" + uid + ") by (uid=0)")
+	if h.legacy { // libpam 1.1.8 names no uid
+		c.m("pam_unix(sshd:session): session opened for user " + u.name + " by (uid=0)")
+	} else {
+		c.m("pam_unix(sshd:session): session opened for user " + u.name + "(uid=" + uid + ") by (uid=0)")
+	}
 	dur := g.sessionLength(u)
-	if g.now >= u.busyUntil && u.uid != 0 {
+	if g.now >= u.busyUntil && u.uid != 0 && !h.legacy {
 		// first session: systemd starts the user's manager
 		if pid, err := h.pids.alloc(g.now, 1); err == nil {
 			c.wait(g.between(1*msec, 20*msec))
@@ -66,7 +81,9 @@ func (g *generator) userSession(h *host, u *user) {
 	c.wait(g.between(1*msec, 30*msec))
 	c.other(progLogind, h.logind, "New session "+sid+" of user "+u.name+".")
 	c.wait(g.between(1*msec, 6*msec))
-	c.m("pam_env(sshd:session): deprecated reading of user environment enabled")
+	if !h.legacy {
+		c.m("pam_env(sshd:session): deprecated reading of user environment enabled")
+	}
 
 	begin := c.t
 	if u.sudo && u.kind == interactive {
@@ -110,6 +127,9 @@ func (g *generator) sessionEnd(c *conn, u *user) (cause, scenario string) {
 		weights = []float64{0.985, 0.005, 0, 0.01, 0, 0}
 	}
 	id := "user " + u.name + " " + c.ip + " port " + c.port
+	if c.h.legacy {
+		return g.legacySessionEnd(c, weights)
+	}
 	switch g.pick(weights) {
 	case 1:
 		if c.h.modern { // promoted to INFO in 9.8
@@ -141,6 +161,35 @@ func (g *generator) sessionEnd(c *conn, u *user) (cause, scenario string) {
 	}
 	c.post("Received disconnect from " + c.ip + " port " + c.port + ":11: disconnected by user")
 	c.post("Disconnected from " + id)
+	return causeUserLogout, "session/logout"
+}
+
+// legacySessionEnd is sessionEnd for OpenSSH 6.6: packet.c and
+// serverloop.c name no port, nothing follows "Received disconnect", and
+// the post-auth read error is VERBOSE.
+func (g *generator) legacySessionEnd(c *conn, weights []float64) (cause, scenario string) {
+	switch g.pick(weights) {
+	case 1:
+		return causeConnectionLost, "session/lost" // only PAM's session closed
+	case 2:
+		c.post("Timeout, client not responding.")
+		return causeClientTimeout, "session/client-alive"
+	case 3:
+		if g.chance(0.5) {
+			c.post("fatal: Write failed: Connection reset by peer")
+		} else {
+			c.post("fatal: Write failed: Broken pipe")
+		}
+		return causeNetworkReset, "session/reset"
+	case 4:
+		c.post("Corrupted MAC on input.")
+		c.post("Disconnecting: Packet corrupt")
+		return causePacketCorruption, "session/mac"
+	case 5:
+		c.post("Exiting on signal 15")
+		return causeServerShutdown, "session/signal"
+	}
+	c.post("Received disconnect from " + c.ip + ": 11: disconnected by user")
 	return causeUserLogout, "session/logout"
 }
 

@@ -1,0 +1,256 @@
+// Command agentbench measures the agent live: it starts `sshwhy agent` on a
+// log file, appends connections to it at a steady rate with the current
+// time, and notes when each connection's event becomes searchable through
+// the agent's API. It reports the latency from a connection's last line
+// being written to its event being found (p50, p99, max), the agent's CPU
+// and resident memory while loaded and while idle, and the warm latency of
+// a search through the API.
+//
+//	go build -o bin/sshwhy ./cmd/sshwhy
+//	go run ./agent/internal/agentbench -bin bin/sshwhy -rate 1000 -for 60s -idle 30s
+//
+// Results and the commands used are in docs/benchmarks-agent.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sshwhy/sshwhy/agent"
+	"github.com/sshwhy/sshwhy/cause"
+	"github.com/sshwhy/sshwhy/classify"
+	"github.com/sshwhy/sshwhy/index"
+)
+
+func main() {
+	var (
+		bin     = flag.String("bin", "bin/sshwhy", "the sshwhy binary")
+		rate    = flag.Int("rate", 1000, "connections a second")
+		dur     = flag.Duration("for", 60*time.Second, "how long to write")
+		idle    = flag.Duration("idle", 30*time.Second, "how long to measure the idle agent after writing")
+		dir     = flag.String("dir", "", "work directory (default: a temporary one, removed)")
+		commit  = flag.Duration("commit", 500*time.Millisecond, "the agent's --commit-interval")
+		sample  = flag.Int("sample", 20, "time one connection in every N (all are written; the timed ones come from 203.0.113.0/24)")
+		cpuCore = flag.Int("cpu", -1, "pin the agent to this CPU (taskset); -1: not pinned")
+	)
+	flag.Parse()
+	if err := run(*bin, *rate, *dur, *idle, *dir, *commit, *sample, *cpuCore); err != nil {
+		fmt.Fprintln(os.Stderr, "agentbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.Duration, sample, cpuCore int) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "agentbench-*")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	log := filepath.Join(dir, "auth.log")
+	sock := filepath.Join(dir, "sshwhy.sock")
+	if err := os.WriteFile(log, nil, 0o644); err != nil {
+		return err
+	}
+	os.WriteFile(filepath.Join(dir, "none.toml"), nil, 0o644)
+	argv := []string{bin, "agent", "--file", log, "--data", filepath.Join(dir, "data"), "--socket", sock,
+		"--config", filepath.Join(dir, "none.toml"), "--commit-interval", commit.String(), "--login-grace-time", "120s"}
+	if cpuCore >= 0 {
+		argv = append([]string{"taskset", "-c", strconv.Itoa(cpuCore)}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	pid := cmd.Process.Pid
+	var client *agent.Client
+	for i := 0; ; i++ {
+		c, err := agent.Dial(sock)
+		if err == nil {
+			client = c
+			break
+		}
+		if i > 200 {
+			return err
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+
+	// Written connections to time, by source port: when their last line
+	// was written.
+	var mu sync.Mutex
+	written := map[int]time.Time{}
+	seen := map[int]time.Duration{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The poller asks for the probes that ended since a little before the
+	// last one it saw, every 20 ms.
+	var pollWG sync.WaitGroup
+	pollWG.Add(1)
+	go func() {
+		defer pollWG.Done()
+		since := time.Now().Add(-time.Second)
+		for ctx.Err() == nil {
+			now := time.Now()
+			newest := since
+			client.Search(ctx, index.Query{Since: since, Causes: []cause.Cause{cause.Probe}, IPs: []string{timedNet}}, index.SearchOptions{Sort: "end"}, func(e *classify.Event) error {
+				mu.Lock()
+				if w, ok := written[e.SrcPort]; ok {
+					if _, done := seen[e.SrcPort]; !done {
+						seen[e.SrcPort] = now.Sub(w)
+					}
+				}
+				mu.Unlock()
+				if e.End.After(newest) {
+					newest = e.End
+				}
+				return nil
+			})
+			since = newest.Add(-1500 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+
+	// The writer: probes from many addresses (one line each, an ended
+	// connection at once), every `sample`th one timed; a port is unique
+	// within the run.
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Now()
+	cpu0 := cpuTime(pid)
+	var rss []int
+	tick := time.NewTicker(10 * time.Millisecond)
+	n, port := 0, 1
+	for now := range tick.C {
+		if now.Sub(start) > dur {
+			break
+		}
+		want := int(now.Sub(start).Seconds() * float64(rate))
+		for ; n < want; n++ {
+			port = port%65535 + 1
+			ts := time.Now().UTC().Format("2006-01-02T15:04:05.000000+00:00")
+			src := fmt.Sprintf("198.51.%d.%d", rng.IntN(256), rng.IntN(256))
+			timed := n%sample == 0 && n < 65000
+			if timed {
+				src = fmt.Sprintf("203.0.113.%d", rng.IntN(256))
+			}
+			fmt.Fprintf(bw, "%s bench sshd[%d]: Connection closed by %s port %d [preauth]\n", ts, 1000+n%30000, src, port)
+			if timed {
+				mu.Lock()
+				written[port] = time.Now()
+				mu.Unlock()
+			}
+		}
+		bw.Flush()
+		if n%rate < rate/100+1 {
+			rss = append(rss, rssMB(pid))
+		}
+	}
+	loaded := time.Since(start)
+	cpuLoaded := cpuTime(pid) - cpu0
+	time.Sleep(3 * commit)
+	cancel()
+	pollWG.Wait()
+
+	mu.Lock()
+	var lat []time.Duration
+	for _, d := range seen {
+		lat = append(lat, d)
+	}
+	missing := len(written) - len(seen)
+	mu.Unlock()
+	slices.Sort(lat)
+	q := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	fmt.Printf("wrote %d connections in %s (%.0f/s); timed %d, found %d (%d not found)\n",
+		n, loaded.Round(time.Millisecond), float64(n)/loaded.Seconds(), len(written), len(lat), missing)
+	fmt.Printf("line written → searchable: p50 %s, p99 %s, max %s\n", q(0.5).Round(time.Millisecond), q(0.99).Round(time.Millisecond), q(1).Round(time.Millisecond))
+	fmt.Printf("agent CPU while loaded: %.1f%% of a core; RSS max %d MB, last %d MB (anonymous %d MB, files mapped %d MB)\n",
+		100*cpuLoaded.Seconds()/loaded.Seconds(), slices.Max(append(rss, 0)), rssMB(pid), status(pid, "RssAnon:"), status(pid, "RssFile:"))
+
+	searchTimes(client, start, "while just loaded")
+	if idle > 0 {
+		c0, t0 := cpuTime(pid), time.Now()
+		time.Sleep(idle)
+		fmt.Printf("agent CPU idle over %s: %.2f%% of a core; RSS %d MB\n", idle, 100*(cpuTime(pid)-c0).Seconds()/time.Since(t0).Seconds(), rssMB(pid))
+		searchTimes(client, start, "idle")
+	}
+	return nil
+}
+
+// searchTimes times 50 warm searches through the API: probes from a /24
+// since start, the newest 100.
+func searchTimes(client *agent.Client, start time.Time, when string) error {
+	var times []time.Duration
+	for i := 0; i < 50; i++ {
+		t0 := time.Now()
+		if _, err := client.Search(context.Background(), index.Query{Since: start, Causes: []cause.Cause{cause.Probe}, IPs: []string{"198.51.100.0/24"}},
+			index.SearchOptions{Limit: 100}, func(*classify.Event) error { return nil }); err != nil {
+			return err
+		}
+		times = append(times, time.Since(t0))
+	}
+	slices.Sort(times)
+	fmt.Printf("search through the API %s (cause + /24 over the run, newest 100): p50 %s, p99 %s\n", when,
+		times[len(times)/2].Round(10*time.Microsecond), times[len(times)*99/100].Round(10*time.Microsecond))
+	return nil
+}
+
+// timedNet holds the addresses of the connections timed.
+const timedNet = "203.0.113.0/24"
+
+// cpuTime is the user+system time of process pid.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// rssMB is the resident memory of process pid.
+func rssMB(pid int) int { return status(pid, "VmRSS:") }
+
+// status reads one memory figure of /proc/PID/status, in MB.
+func status(pid int, key string) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, key) {
+			kb, _ := strconv.Atoi(strings.Fields(l)[1])
+			return kb / 1024
+		}
+	}
+	return 0
+}
