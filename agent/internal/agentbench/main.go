@@ -44,8 +44,17 @@ func main() {
 		commit  = flag.Duration("commit", 500*time.Millisecond, "the agent's --commit-interval")
 		sample  = flag.Int("sample", 20, "time one connection in every N (all are written; the timed ones come from 203.0.113.0/24)")
 		cpuCore = flag.Int("cpu", -1, "pin the agent to this CPU (taskset); -1: not pinned")
+		data    = flag.String("data", "", "instead: start the agent on this existing data directory (e.g. 10M events from index/internal/indexbench) and time searches through its API")
+		runs    = flag.Int("runs", 200, "with -data: searches to time")
 	)
 	flag.Parse()
+	if *data != "" {
+		if err := searchBench(*bin, *data, *runs); err != nil {
+			fmt.Fprintln(os.Stderr, "agentbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *rate, *dur, *idle, *dir, *commit, *sample, *cpuCore); err != nil {
 		fmt.Fprintln(os.Stderr, "agentbench:", err)
 		os.Exit(1)
@@ -142,6 +151,8 @@ func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.
 	var rss []int
 	tick := time.NewTicker(10 * time.Millisecond)
 	n, port := 0, 1
+	every := max(dur/12, 10*time.Second) // progress lines
+	nextReport := every
 	for now := range tick.C {
 		if now.Sub(start) > dur {
 			break
@@ -165,6 +176,11 @@ func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.
 		bw.Flush()
 		if n%rate < rate/100+1 {
 			rss = append(rss, rssMB(pid))
+		}
+		if el := now.Sub(start); el >= nextReport {
+			fmt.Printf("  after %s: %d connections, RSS %d MB (anonymous %d MB), CPU %.1f%% of a core so far\n", el.Round(time.Second), n,
+				rssMB(pid), status(pid, "RssAnon:"), 100*(cpuTime(pid)-cpu0).Seconds()/el.Seconds())
+			nextReport += every
 		}
 	}
 	loaded := time.Since(start)
@@ -253,4 +269,77 @@ func status(pid int, key string) int {
 		}
 	}
 	return 0
+}
+
+// searchBench starts the agent on an existing data directory (following
+// an empty file) and times 7-day cause + /24 searches through its API:
+// the networks are the /24s of the most frequent auth_failure sources.
+func searchBench(bin, data string, runs int) error {
+	dir, err := os.MkdirTemp("", "agentbench-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	log, sock := filepath.Join(dir, "auth.log"), filepath.Join(dir, "sshwhy.sock")
+	os.WriteFile(log, nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "none.toml"), nil, 0o644)
+	cmd := exec.Command(bin, "agent", "--file", log, "--data", data, "--socket", sock, "--config", filepath.Join(dir, "none.toml"))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	var client *agent.Client
+	for i := 0; ; i++ {
+		if client, err = agent.Dial(sock); err == nil {
+			break
+		}
+		if i > 400 {
+			return err
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	ctx := context.Background()
+	days, err := client.Count(ctx, index.Query{}, index.FieldHour, 0)
+	if err != nil || len(days.Buckets) == 0 {
+		return fmt.Errorf("no events in %s: %v", data, err)
+	}
+	first, _ := time.Parse("2006-01-02T15", days.Buckets[0].Value)
+	last, _ := time.Parse("2006-01-02T15", days.Buckets[len(days.Buckets)-1].Value)
+	top, err := client.Count(ctx, index.Query{Since: first, Until: first.Add(24 * time.Hour), Causes: []cause.Cause{cause.AuthFailure}}, index.FieldSrcIP, 20)
+	if err != nil {
+		return err
+	}
+	var nets []string
+	for _, b := range top.Buckets {
+		var a, bb, c, d int
+		if _, err := fmt.Sscanf(b.Value, "%d.%d.%d.%d", &a, &bb, &c, &d); err == nil {
+			nets = append(nets, fmt.Sprintf("%d.%d.%d.0/24", a, bb, c))
+		}
+	}
+	if len(nets) == 0 {
+		return fmt.Errorf("no IPv4 sources to search for")
+	}
+	causes := []cause.Cause{cause.AuthFailure, cause.Probe, cause.ClientTimeout, cause.NegotiationFailure}
+	rng := rand.New(rand.NewPCG(5, 6))
+	span := int(last.Sub(first).Hours()/24) - 7
+	var times []time.Duration
+	found := 0
+	for i := 0; i < runs+20; i++ {
+		since := first.Add(time.Duration(rng.IntN(max(span, 1)))*24*time.Hour + time.Duration(rng.IntN(86400))*time.Second)
+		q := index.Query{Since: since, Until: since.Add(7 * 24 * time.Hour), Causes: []cause.Cause{causes[rng.IntN(len(causes))]}, IPs: []string{nets[rng.IntN(len(nets))]}}
+		t0 := time.Now()
+		n := 0
+		if _, err := client.Search(ctx, q, index.SearchOptions{Limit: 100}, func(*classify.Event) error { n++; return nil }); err != nil {
+			return err
+		}
+		if i >= 20 { // the first 20 warm the caches
+			times = append(times, time.Since(t0))
+			found += n
+		}
+	}
+	slices.Sort(times)
+	fmt.Printf("%d searches through the agent's API (7 days, a cause, a /24, the newest 100; %d events found in all) over %s: p50 %s, p90 %s, p99 %s\n",
+		len(times), found, data, times[len(times)/2].Round(10*time.Microsecond), times[len(times)*9/10].Round(10*time.Microsecond), times[len(times)*99/100].Round(10*time.Microsecond))
+	return nil
 }
