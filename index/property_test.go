@@ -203,6 +203,12 @@ func propEvents(rng *rand.Rand, n int) []*classify.Event {
 		switch rng.Intn(6) {
 		case 0: // on a boundary: midnight, an hour, a minute
 			end = propBase.Add(time.Duration(rng.Intn(3)) * 24 * time.Hour).Add(time.Duration(rng.Intn(24)) * time.Hour).Add(time.Duration(rng.Intn(2)) * time.Minute)
+		case 1: // in the minute of an earlier event (a range may start and end inside it)
+			if len(out) > 0 {
+				end = eventTime(pick(rng, out)).Truncate(time.Minute).Add(time.Duration(rng.Int63n(int64(time.Minute))))
+				break
+			}
+			fallthrough
 		default:
 			end = propBase.Add(time.Duration(rng.Int63n(int64(72 * time.Hour))))
 		}
@@ -416,6 +422,8 @@ func (g *queryGen) timeBound() time.Time {
 		return propBase.Add(time.Duration(g.rng.Intn(80)) * time.Hour)
 	case 3:
 		return pick(g.rng, []time.Time{propBase.AddDate(-5, 0, 0), propBase.AddDate(5, 0, 0)})
+	case 4: // elsewhere in an event's minute
+		return eventTime(e).Truncate(time.Minute).Add(time.Duration(g.rng.Int63n(int64(time.Minute))))
 	}
 	return eventTime(e)
 }

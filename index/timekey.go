@@ -75,9 +75,9 @@ func termRange(field, min, max string) query.Query {
 }
 
 // timeRange selects events whose end is in [since, until] (inclusive;
-// zero is open) as a disjunction of at most five term ranges: exact keys
-// for the partial minutes at either end, minute keys for the partial
-// hours, hour keys for everything between.
+// zero is open) as a disjunction of at most five parts: the events of
+// the partial minutes at either end (minuteWithin), minute keys for the
+// partial hours, hour keys for everything between.
 func timeRange(since, until time.Time) query.Query {
 	var parts []query.Query
 	lo, hi := since, until
@@ -90,18 +90,18 @@ func timeRange(since, until time.Time) query.Query {
 		if m := lo.Truncate(time.Minute); !m.Equal(lo) {
 			next := m.Add(time.Minute)
 			if !openHi && !next.Before(hi) {
-				return termRange(FieldEnd, timeKey(lo), timeKey(hi))
+				return &minuteWithin{minute: m, lo: lo, hi: hi}
 			}
-			parts = append(parts, termRange(FieldEnd, timeKey(lo), timeKey(next)))
+			parts = append(parts, &minuteWithin{minute: m, lo: lo, hi: next})
 			lo = next
 		}
 	}
 	if !openHi {
 		if m := hi.Truncate(time.Minute); !m.Equal(hi) {
 			if !openLo && !m.After(lo) {
-				return or(append(parts, termRange(FieldEnd, timeKey(lo), timeKey(hi))))
+				return or(append(parts, &minuteWithin{minute: m, lo: lo, hi: hi}))
 			}
-			parts = append(parts, termRange(FieldEnd, timeKey(m), timeKey(hi)))
+			parts = append(parts, &minuteWithin{minute: m, lo: m, hi: hi})
 			hi = m
 		}
 	}
@@ -146,6 +146,73 @@ func timeRange(since, until time.Time) query.Query {
 		return bleve.NewMatchNoneQuery()
 	}
 	return or(parts)
+}
+
+// minuteWithin selects the events of one minute whose end is in [lo, hi)
+// (both within that minute): the minute's key, each of its events
+// checked against its exact end key (a doc value). A term range over the
+// exact keys would cost one term lookup per event of the range in every
+// segment of the shard: on a live shard taking 1,000 events a second,
+// with a dozen segments, about 0.5 s for a search from mid-minute.
+type minuteWithin struct {
+	minute, lo, hi time.Time
+}
+
+// Searcher implements query.Query.
+func (q *minuteWithin) Searcher(ctx context.Context, i bindex.IndexReader, m mapping.IndexMapping, opt search.SearcherOptions) (search.Searcher, error) {
+	s, err := searcher.NewTermSearcher(ctx, i, minuteKey(q.minute), fieldMinute, 1, opt)
+	if err != nil {
+		return nil, err
+	}
+	dvr, err := i.DocValueReader([]string{FieldEnd})
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	f := &filtered{}
+	lo, hi := timeKey(q.lo), timeKey(q.hi)
+	var in bool
+	visit := func(_ string, v []byte) {
+		// v is "timeKey/ID": after lo's key whenever its time is lo's
+		// or later, before hi's key only when its time is earlier.
+		in = string(v) >= lo && string(v) < hi
+	}
+	f.FilteringSearcher = searcher.NewFilteringSearcher(ctx, s, func(_ *search.SearchContext, d *search.DocumentMatch) bool {
+		if f.err != nil {
+			return false
+		}
+		in = false
+		if err := dvr.VisitDocValues(d.IndexInternalID, visit); err != nil {
+			f.err = err
+			return false
+		}
+		return in
+	})
+	return f, nil
+}
+
+// filtered is a FilteringSearcher whose filter can fail: a document it
+// could not check ends the search with the error rather than being left
+// out silently.
+type filtered struct {
+	*searcher.FilteringSearcher
+	err error
+}
+
+func (f *filtered) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
+	d, err := f.FilteringSearcher.Next(ctx)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return d, err
+}
+
+func (f *filtered) Advance(ctx *search.SearchContext, id bindex.IndexInternalID) (*search.DocumentMatch, error) {
+	d, err := f.FilteringSearcher.Advance(ctx, id)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return d, err
 }
 
 // endRange selects events whose end is in [since, until] (zero is open):
