@@ -153,6 +153,7 @@ func runAgent(ctx context.Context, load func() (agent.Config, error)) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	defer tuneGC(agentGC)()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)

@@ -7,11 +7,8 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rivo/uniseg"
@@ -66,7 +63,7 @@ A summary goes to stderr, including the count of sshd lines no rule matched.`,
 }
 
 func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format string, showUnmatched bool) error {
-	defer tuneGC()()
+	defer tuneGC(classifyGC)()
 	opt.stdin = cmd.InOrStdin()
 	if len(args) == 0 && !opt.journal && opt.journalDir == "" {
 		if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -107,67 +104,6 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	fmt.Fprint(cmd.ErrOrStderr(), summary(st, !showUnmatched))
 	return nil
 }
-
-// tuneGC trades memory the classifier does not need for speed. Its live
-// heap is the open connections; the rest of what it allocates (lines,
-// events) is garbage at once. A GOGC of 1000 makes collections rare while
-// the live heap is small. A soft memory limit of the live heap plus a
-// headroom (a quarter of it, at least gcHeadroom), set again after every
-// collection, keeps RSS near the live heap when it is large (a million
-// open sessions) without the collector running back to back, as a fixed
-// limit below the live heap made it (docs/benchmarks-scaling.md). The
-// GOGC and GOMEMLIMIT environment variables still win. These settings
-// are the process's: only `sshwhy classify` makes them (the agent and
-// index keep Go's defaults), and the returned function puts the old ones
-// back when the command is done.
-func tuneGC() (restore func()) {
-	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
-	debug.SetGCPercent(gc)
-	var stop atomic.Bool
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(1000)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(gcHeadroom)
-		followLiveHeap(&stop)
-	}
-	return func() {
-		stop.Store(true)
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
-	}
-}
-
-// gcHeadroom is the least memory the classifier's garbage may take
-// beyond the live heap.
-const gcHeadroom = 128 << 20
-
-// followLiveHeap sets the soft memory limit from the live heap after
-// every collection: a cleanup of an object dropped at once runs after
-// the next collection, reads the live heap and arms itself again.
-// It stops once stop is set.
-func followLiveHeap(stop *atomic.Bool) {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	var arm func()
-	arm = func() {
-		runtime.AddCleanup(&gcToken{}, func(struct{}) {
-			if stop.Load() {
-				return
-			}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() == metrics.KindUint64 {
-				live := int64(sample[0].Value.Uint64())
-				debug.SetMemoryLimit(live + max(gcHeadroom, live/4))
-			}
-			arm()
-		}, struct{}{})
-	}
-	arm()
-}
-
-// gcToken is an object whose collection says a GC cycle ran (it holds a
-// pointer, so it is not combined with other small objects).
-type gcToken struct{ _ *int }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
