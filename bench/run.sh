@@ -39,6 +39,7 @@ DENSE_LINES=${BENCH_DENSE_LINES:-5000000}
 RUN_SCALE=${BENCH_SCALE:-1}
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 INDEX_DOC=docs/benchmarks-index.md
+AGENT_DOC=docs/benchmarks-agent.md
 TIME=/usr/bin/time
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -390,6 +391,19 @@ fi
 	else
 		echo "Not measured yet ($INDEX_DOC is absent)."
 	fi
+	echo
+	echo "## The agent"
+	echo
+	if [ -s "$AGENT_DOC" ]; then
+		# measured by hand (agentbench runs for an hour), headings shifted one level down
+		sed -e 's/^# .*//' -e 's/^## /### /' "$AGENT_DOC"
+	else
+		echo "Not measured yet ($AGENT_DOC is absent)."
+	fi
+	echo
+	echo "## The report and the fleet"
+	echo
+	echo "The report over 30 days × 100 k events: [benchmarks-report.md](benchmarks-report.md). Shipping to VictoriaLogs, a simulated fleet in a two-node cluster and the sizing note: [benchmarks-fleet.md](benchmarks-fleet.md) and [fleet.md](fleet.md). Many open connections in detail: [benchmarks-scaling.md](benchmarks-scaling.md)."
 } >"$DOC.tmp"
 mv "$DOC.tmp" "$DOC"
 say "wrote $DOC"

@@ -110,7 +110,7 @@ func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.
 	defer cancel()
 
 	// The poller asks for the probes that ended since a little before the
-	// last one it saw, every 20 ms.
+	// last one it saw, every 50 ms.
 	var pollWG sync.WaitGroup
 	pollWG.Add(1)
 	go func() {
@@ -132,7 +132,9 @@ func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.
 				}
 				return nil
 			})
-			since = newest.Add(-1500 * time.Millisecond)
+			if newest.After(since) { // nothing new: ask again from the same point
+				since = newest.Add(-1500 * time.Millisecond)
+			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
