@@ -44,6 +44,7 @@ func main() {
 		commit  = flag.Duration("commit", 500*time.Millisecond, "the agent's --commit-interval")
 		sample  = flag.Int("sample", 20, "time one connection in every N (all are written; the timed ones come from 203.0.113.0/24)")
 		cpuCore = flag.Int("cpu", -1, "pin the agent to this CPU (taskset); -1: not pinned")
+		cgroup  = flag.String("cgroup", "", "run the agent in this existing cgroup directory (its cgroup.procs), e.g. one with a memory limit")
 		data    = flag.String("data", "", "instead: start the agent on this existing data directory (e.g. 10M events from index/internal/indexbench) and time searches through its API")
 		runs    = flag.Int("runs", 200, "with -data: searches to time")
 	)
@@ -55,13 +56,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *rate, *dur, *idle, *dir, *commit, *sample, *cpuCore); err != nil {
+	if err := run(*bin, *rate, *dur, *idle, *dir, *commit, *sample, *cpuCore, *cgroup); err != nil {
 		fmt.Fprintln(os.Stderr, "agentbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.Duration, sample, cpuCore int) error {
+func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.Duration, sample, cpuCore int, cgroup string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "agentbench-*")
 		if err != nil {
@@ -80,6 +81,11 @@ func run(bin string, rate int, dur, idle time.Duration, dir string, commit time.
 		"--config", filepath.Join(dir, "none.toml"), "--commit-interval", commit.String(), "--login-grace-time", "120s"}
 	if cpuCore >= 0 {
 		argv = append([]string{"taskset", "-c", strconv.Itoa(cpuCore)}, argv...)
+	}
+	if cgroup != "" {
+		// The shell joins the cgroup, then becomes the agent: only the
+		// agent's memory (and its page cache) is charged there.
+		argv = append([]string{"sh", "-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, cgroup}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
