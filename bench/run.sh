@@ -368,7 +368,7 @@ fi
 	if [ "$RUN_SCALE" = 1 ]; then
 		echo "## Open sessions"
 		echo
-		echo "The same 1 M lines of bot traffic after N logins that stay open (\`bin/loggen -n 1000000 -seed 1 -users 0 -open N\`; the N logins alone: \`-n 0\`), \`taskset -c 0 bin/sshwhy classify --format json FILE > /dev/null\`, best of $RUNS. \"bot lines\" is the run's CPU time minus the N logins' alone: what the same lines cost with N sessions open. Bytes per open connection: (peak RSS − peak RSS with none) / N, so it includes the garbage collector's headroom (tuneGC in cmd/sshwhy/classify.go: GOGC 1000, a soft limit a quarter above the live heap); the Go benchmark BenchmarkOpenSessions below reports the Machine's own bytes (B/open)."
+		echo "The same 1 M lines of bot traffic after N logins that stay open (\`bin/loggen -n 1000000 -seed 1 -users 0 -open N\`; the N logins alone: \`-n 0\`), \`taskset -c 0 bin/sshwhy classify --format json FILE > /dev/null\`, best of $RUNS. \"bot lines\" is the run's CPU time minus the N logins' alone: what the same lines cost with N sessions open. Bytes per open connection: (peak RSS − peak RSS with none) / N, so it includes the garbage collector's headroom (tuneGC with classifyGC in cmd/sshwhy/gc.go: GOGC 1000, a soft limit a quarter above the live heap, at least 128 MiB); the Go benchmark BenchmarkOpenSessions below reports the Machine's own bytes (B/open)."
 		echo
 		echo "| open sessions | wall | CPU | lines/s (wall) | peak RSS | bytes per open connection | bot lines (CPU) | vs none |"
 		echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
