@@ -764,36 +764,9 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 	if !m.opt.ReuseEvents {
 		ev = new(Event)
 	}
-	*ev = Event{
-		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
-		Start:        c.start,
-		End:          c.last,
-		StartUnknown: c.startUnknown(),
-		Prec:         c.prec,
-		Host:         c.h.name,
-		Program:      c.from.program,
-		PID:          c.pid,
-		User:         c.user,
-		Cause:        final.c,
-		Confidence:   conf,
-		Phase:        cause.Preauth,
-		Detail:       joinDetail(final.text(), c.joinNote()),
-		Rule:         final.rule,
-		AuthFailures: int(c.failures),
-		AuthMethods:  c.methodList(),
-		Lines:        c.lines,
-		LinesDropped: int(c.dropped),
-		Source:       c.from.source,
-	}
-	c.fillAddr(ev)
-	if c.authed {
-		ev.Phase = cause.Postauth
-	}
-	if c.startUnknown() {
-		ev.Start = time.Time{}
-	} else if !c.start.IsZero() && !c.last.IsZero() {
-		ev.DurationS = c.last.Sub(c.start).Seconds()
-	}
+	c.fill(ev, c.lines)
+	ev.Cause, ev.Confidence, ev.Rule = final.c, conf, final.rule
+	ev.Detail = joinDetail(final.text(), c.joinNote())
 	c.lines, c.methods = nil, ""
 	m.stats.Events++
 	m.stats.ByCause[final.c]++
@@ -927,12 +900,20 @@ func (m *Machine) OpenEvents() iter.Seq[*Event] {
 }
 
 func (m *Machine) openEvent(c *conn) *Event {
-	ev := &Event{
+	ev := new(Event)
+	c.fill(ev, slices.Clone(c.lines))
+	ev.Open = true
+	return ev
+}
+
+// fill sets ev to what c knows, with lines as its evidence: everything
+// but the verdict (cause, confidence, rule, detail) and Open.
+func (c *conn) fill(ev *Event, lines []string) {
+	*ev = Event{
 		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
 		Start:        c.start,
 		End:          c.last,
 		StartUnknown: c.startUnknown(),
-		Open:         true,
 		Prec:         c.prec,
 		Host:         c.h.name,
 		Program:      c.from.program,
@@ -941,7 +922,7 @@ func (m *Machine) openEvent(c *conn) *Event {
 		Phase:        cause.Preauth,
 		AuthFailures: int(c.failures),
 		AuthMethods:  c.methodList(),
-		Lines:        slices.Clone(c.lines),
+		Lines:        lines,
 		LinesDropped: int(c.dropped),
 		Source:       c.from.source,
 	}
@@ -954,7 +935,6 @@ func (m *Machine) openEvent(c *conn) *Event {
 	} else if !c.start.IsZero() && !c.last.IsZero() {
 		ev.DurationS = c.last.Sub(c.start).Seconds()
 	}
-	return ev
 }
 
 // sortByStart orders connections by start, host and pid.

@@ -136,7 +136,7 @@ func (c *Clause) keyword(kind fieldKind) (query.Query, error) {
 		}
 		return term(c.Field, c.Value), nil
 	case OpWildcard:
-		return regexpQuery(c.Field, wildcardRegexp(c.Value)), nil
+		return regexpQuery(c.Field, WildcardRegexp(c.Value)), nil
 	case OpRegexp:
 		return c.regexpQuery(c.Value)
 	case OpFuzzy:
@@ -382,7 +382,7 @@ func (c *Clause) words() (query.Query, error) {
 		}
 		return bleve.NewPhraseQuery(ws, c.Field), nil
 	case OpWildcard:
-		return regexpQuery(c.Field, wildcardRegexp(strings.ToLower(c.Value))), nil
+		return regexpQuery(c.Field, WildcardRegexp(strings.ToLower(c.Value))), nil
 	case OpRegexp:
 		return c.regexpQuery(c.Value)
 	}
@@ -402,9 +402,11 @@ func regexpQuery(field, re string) query.Query {
 	return q
 }
 
-// wildcardRegexp turns a wildcard pattern (* any run, ? one character, \
-// escapes) into a regexp.
-func wildcardRegexp(p string) string {
+// WildcardRegexp turns a wildcard pattern of the query text (* any run,
+// ? one character, \ escapes) into the Go regexp that the index matches
+// whole values against; other stores (victorialogs) use it to mean the
+// same.
+func WildcardRegexp(p string) string {
 	var b strings.Builder
 	b.WriteString("(?s)")
 	for i := 0; i < len(p); i++ {

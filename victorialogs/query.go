@@ -324,7 +324,7 @@ func keywordFilter(c index.Clause) (string, error) {
 		}
 		return field + ":=" + quote(c.Value), nil
 	case index.OpWildcard:
-		re = wildcardRegexp(c.Value)
+		re = index.WildcardRegexp(c.Value)
 	case index.OpRegexp:
 		re = c.Value
 	case index.OpFuzzy:
@@ -378,27 +378,6 @@ func engineRegexp(re string) (string, error) {
 	}
 	walk(r)
 	return r.String(), nil
-}
-
-// wildcardRegexp turns a wildcard pattern (* any run, ? one character, \
-// escapes) into a regexp, as the index does.
-func wildcardRegexp(p string) string {
-	var b strings.Builder
-	b.WriteString("(?s)")
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '\\' && i+1 < len(p):
-			i++
-			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
-		case c == '*':
-			b.WriteString(".*")
-		case c == '?':
-			b.WriteString(".")
-		default:
-			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
-		}
-	}
-	return b.String()
 }
 
 // fuzzyRegexp matches the values within k edits of w, as the index's

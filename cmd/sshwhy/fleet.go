@@ -87,14 +87,20 @@ type shipFlags struct {
 
 func addShipFlags(cmd *cobra.Command) *shipFlags {
 	s := &shipFlags{}
-	f := cmd.Flags()
-	f.StringArrayVar(&s.targets, "ship", nil, "also ship the events to VictoriaLogs: victorialogs=http://HOST:9428 (repeatable), through a spool under the data directory")
-	f.StringVar(&s.authFile, "ship-auth-file", "", "credentials `FILE` for --ship (user=/password= or token= lines; mode 0600)")
-	f.StringVar(&s.ca, "ship-ca", "", "with an https --ship: CA certificates `FILE` (PEM) instead of the system roots")
-	f.StringVar(&s.spoolMax, "spool-max", "1GiB", "most bytes waiting in each --ship spool; events past it are dropped and counted")
-	f.BoolVar(&s.compress, "ship-compress", false, "compress --ship batches (zstd): several times fewer bytes on the wire for some CPU on both ends; for slow links")
-	f.DurationVar(&s.wait, "ship-wait", time.Minute, "at the end, how long to wait for VictoriaLogs to take what is spooled (the rest stays spooled for the next run)")
+	shipFlagVars(cmd, &s.targets, &s.authFile, &s.ca, &s.spoolMax, &s.compress)
+	cmd.Flags().DurationVar(&s.wait, "ship-wait", time.Minute, "at the end, how long to wait for VictoriaLogs to take what is spooled (the rest stays spooled for the next run)")
 	return s
+}
+
+// shipFlagVars adds the ship flags index and agent share, into the
+// variables given.
+func shipFlagVars(cmd *cobra.Command, targets *[]string, authFile, ca, spoolMax *string, compress *bool) {
+	f := cmd.Flags()
+	f.StringArrayVar(targets, "ship", nil, "also ship the events to VictoriaLogs: victorialogs=http://HOST:9428 (repeatable), through a spool under the data directory")
+	f.StringVar(authFile, "ship-auth-file", "", "credentials `FILE` for --ship (user=/password= or token= lines; mode 0600)")
+	f.StringVar(ca, "ship-ca", "", "with an https --ship: CA certificates `FILE` (PEM) instead of the system roots")
+	f.StringVar(spoolMax, "spool-max", "1GiB", "most bytes waiting in each --ship spool; events past it are dropped, counted and logged")
+	f.BoolVar(compress, "ship-compress", false, "compress --ship batches (zstd): several times fewer bytes on the wire for some CPU on both ends; for slow links")
 }
 
 // agentShipWait is how long a stopping agent waits for VictoriaLogs to
@@ -135,12 +141,7 @@ func openAgentShip(cfg agent.Config, log *slog.Logger) (*shippers, error) {
 // addAgentShipFlags adds the agent's ship flags, into cfg (the same
 // names as index's, and as the configuration's keys with _ for -).
 func addAgentShipFlags(cmd *cobra.Command, cfg *agent.Config) {
-	f := cmd.Flags()
-	f.StringArrayVar(&cfg.Ship, "ship", nil, "also ship the events to VictoriaLogs: victorialogs=http://HOST:9428 (repeatable), through a spool under the data directory")
-	f.StringVar(&cfg.ShipAuthFile, "ship-auth-file", "", "credentials `FILE` for --ship (user=/password= or token= lines; mode 0600)")
-	f.StringVar(&cfg.ShipCA, "ship-ca", "", "with an https --ship: CA certificates `FILE` (PEM) instead of the system roots")
-	f.StringVar(&cfg.SpoolMax, "spool-max", "1GiB", "most bytes waiting in each --ship spool; events past it are dropped, counted and logged")
-	f.BoolVar(&cfg.ShipCompress, "ship-compress", false, "compress --ship batches (zstd), for slow links")
+	shipFlagVars(cmd, &cfg.Ship, &cfg.ShipAuthFile, &cfg.ShipCA, &cfg.SpoolMax, &cfg.ShipCompress)
 }
 
 // overrideShip sets in cfg the ship settings the command line changed.
