@@ -166,6 +166,10 @@ func TestAgentFile(t *testing.T) {
 			t.Errorf("%s: %s, want 405", m, resp.Status)
 		}
 	}
+	// Go's profiles are there, read-only like the rest.
+	if heap := get(t, r.a.Addr(), "/debug/pprof/heap?debug=1"); !strings.Contains(heap, "heap profile:") {
+		t.Errorf("/debug/pprof/heap: %.200q", heap)
+	}
 	// The socket is 0660.
 	if fi, err := os.Stat(cfg.Socket); err != nil || fi.Mode().Perm() != 0o660 || fi.Mode()&os.ModeSocket == 0 {
 		t.Errorf("socket %v, %v", fi.Mode(), err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/user"
@@ -67,6 +68,11 @@ func (a *Agent) serve(search Searcher) (*server, error) {
 	mux.HandleFunc("/v1/events", func(w http.ResponseWriter, r *http.Request) { a.events(w, r, search) })
 	mux.HandleFunc("/v1/counts", func(w http.ResponseWriter, r *http.Request) { a.counts(w, r, search) })
 	mux.HandleFunc("/v1/open", a.open)
+	// Go's profiles, for a memory or CPU question in the field (read-only,
+	// on the same socket and loopback address as the rest).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &server{http: &http.Server{Handler: readOnly(mux), ReadHeaderTimeout: 5 * time.Second}}
 	if a.cfg.Socket != "-" {
 		ln, err := listenUnix(a.cfg.Socket, a.cfg.SocketGroup)

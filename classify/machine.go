@@ -197,6 +197,14 @@ func (c *conn) addPID(pid int) {
 }
 
 // allPIDs is the connection's pids: its own first, then the children's.
+// otherPIDs are c's pids but its first (nil when it has one).
+func (c *conn) otherPIDs() []int {
+	if c.child == 0 && c.x == nil {
+		return nil
+	}
+	return c.allPIDs()[1:]
+}
+
 func (c *conn) allPIDs() []int {
 	out := []int{c.pid}
 	if c.child != 0 {
@@ -704,6 +712,7 @@ func (m *Machine) finish(c *conn, alt verdict, force bool) {
 // lines until its linger expires.
 func (m *Machine) retire(c *conn) {
 	c.ended = true
+	c.lines, c.said = nil, nil // out with the event; only its keys are used now
 	m.live.remove(c)
 	c.h.dead = append(c.h.dead, c)
 }

@@ -23,6 +23,10 @@ type State struct {
 	// Hosts are the hosts' clocks (clock.go), in the order of their names.
 	Hosts []HostClock `json:"hosts,omitempty"`
 	Conns []ConnState `json:"conns"`
+	// Ended are the connections that ended within the linger, kept to
+	// take their trailing lines (a state saved before Ended existed has
+	// them in Conns).
+	Ended []EndedConn `json:"ended,omitempty"`
 	Known []Known     `json:"known"`
 	// Relay lists the hosts whose sshd relays pre-auth lines with
 	// " [preauth]" (OpenSSH 5.9+), as seen in their lines.
@@ -44,6 +48,22 @@ type Known struct {
 	IP   string `json:"ip"`
 }
 
+// EndedConn is an ended connection as far as it still matters: its pids
+// and address, which join its trailing lines to it until its linger
+// passes. Its evidence and cause went out with its event. (The agent
+// saves the state twice a second, a linger's worth of these in it.)
+type EndedConn struct {
+	Host    string    `json:"host"`
+	Program string    `json:"program"`
+	Source  string    `json:"source,omitempty"`
+	PID     int       `json:"pid"`
+	PIDs    []int     `json:"pids,omitempty"`
+	Client  bool      `json:"client,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	Port    int       `json:"port"`
+	End     time.Time `json:"end"`
+}
+
 // ConnState is one followed connection.
 type ConnState struct {
 	Host    string    `json:"host"`
@@ -56,10 +76,10 @@ type ConnState struct {
 	Remote  string    `json:"remote,omitempty"`
 	Port    int       `json:"port"`
 	User    string    `json:"user,omitempty"`
-	Start   time.Time `json:"start"`
+	Start   time.Time `json:"start,omitzero"`
 	Last    time.Time `json:"last"`
-	End     time.Time `json:"end,omitempty"`
-	Prec    int8      `json:"prec"`
+	End     time.Time `json:"end,omitzero"`
+	Prec    int8      `json:"prec,omitempty"`
 	Authed  bool      `json:"authed,omitempty"`
 	// Attempted: a user-auth request was made. StartUnknown: authenticated,
 	// but the line saying so was not in the input.
@@ -81,23 +101,30 @@ type ConnState struct {
 	// Best and BestWeak: cause, rule, detail, and the cause before
 	// authentication when it differs (a state saved before that fourth
 	// element existed restores with it empty).
-	Best     [4]string `json:"best"`
-	BestWeak [4]string `json:"best_weak"`
+	Best     [4]string `json:"best,omitzero"`
+	BestWeak [4]string `json:"best_weak,omitzero"`
 }
 
 // State returns a copy of the Machine's state.
 func (m *Machine) State() State {
 	st := State{Stats: m.Stats()}
+	hosts := m.byName()
+	conns, ended := m.live.n, 0
+	for _, h := range hosts {
+		conns, ended = conns+len(h.held), ended+len(h.dead)
+	}
+	st.Conns, st.Ended = make([]ConnState, 0, conns), make([]EndedConn, 0, ended)
 	for c := m.live.head; c != nil; c = c.next {
 		st.Conns = append(st.Conns, c.state())
 	}
-	for _, h := range m.byName() {
+	for _, h := range hosts {
 		st.Hosts = append(st.Hosts, HostClock{Host: h.name, Now: h.now, LastSweep: h.lastSweep})
 		if h.now.After(st.Now) {
 			st.Now = h.now
 		}
 		for _, c := range h.dead {
-			st.Conns = append(st.Conns, c.state())
+			st.Ended = append(st.Ended, EndedConn{Host: h.name, Program: c.from.program, Source: c.from.source,
+				PID: c.pid, PIDs: c.otherPIDs(), Client: c.client, IP: c.ip, Port: int(c.port), End: c.last})
 		}
 		for _, c := range h.held {
 			st.Conns = append(st.Conns, c.state())
@@ -160,6 +187,18 @@ func (m *Machine) Restore(st State) {
 			m.live.pushBack(c)
 		}
 	}
+	for _, e := range st.Ended {
+		h := clock(e.Host)
+		c := &conn{h: h, from: m.origin(e.Program, e.Source), pid: e.PID, client: e.Client,
+			ip: e.IP, port: int32(e.Port), start: e.End, last: e.End, ended: true}
+		for _, pid := range e.PIDs {
+			c.addPID(pid)
+		}
+		if e.IP != "" {
+			_, c.ipOK = canonAddr(e.IP)
+		}
+		h.dead = append(h.dead, c)
+	}
 	// Ended connections expire in end order.
 	byEnd := func(a, b *conn) int { return a.last.Compare(b.last) }
 	for _, h := range m.hostList {
@@ -200,7 +239,7 @@ func (m *Machine) Restore(st State) {
 
 func (c *conn) state() ConnState {
 	s := ConnState{
-		Host: c.h.name, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.allPIDs()[1:], Client: c.client,
+		Host: c.h.name, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.otherPIDs(), Client: c.client,
 		IP: c.ip, Remote: c.remote(), Port: int(c.port), User: c.user, Start: c.start, Last: c.last, Prec: c.prec,
 		Authed: c.authed, Attempted: c.attempted, StartUnknown: c.startUnknown(),
 		Failures: int(c.failures), Methods: c.methodList(), Lines: c.lines, Dropped: int(c.dropped),

@@ -256,3 +256,54 @@ func TestHostClocks(t *testing.T) {
 		}
 	}
 }
+
+// An ended connection is saved as what it still needs, its pids and
+// address until its linger passes, not its evidence or causes: the agent
+// saves the state twice a second, with a linger's worth of ended
+// connections in it.
+func TestStateEndedKeysOnly(t *testing.T) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []*Event
+	m, _ := New(rs, Options{}, func(ev *Event) { evs = append(evs, ev) })
+	p := ingest.Parser{Ref: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Loc: time.UTC}
+	for _, s := range []string{
+		"2026-11-23T10:00:00.000001+00:00 h sshd[7]: Invalid user admin from 198.51.100.7 port 4000",
+		"2026-11-23T10:00:01.000001+00:00 h sshd[7]: Connection closed by invalid user admin 198.51.100.7 port 4000 [preauth]",
+	} {
+		l := p.Parse(s)
+		m.Feed(&l)
+	}
+	if len(evs) != 1 || len(evs[0].Lines) != 2 {
+		t.Fatalf("events %d, want one with its 2 lines", len(evs))
+	}
+	st := m.State()
+	if len(st.Conns) != 0 || len(st.Ended) != 1 {
+		t.Fatalf("saved %d connections and %d ended, want the ended one", len(st.Conns), len(st.Ended))
+	}
+	b, err := json.Marshal(st.Ended[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"host":"h","program":"sshd","pid":7,"ip":"198.51.100.7","port":4000,"end":"2026-11-23T10:00:01.000001Z"}`; string(b) != want {
+		t.Errorf("saved as\n%s\nwant\n%s", b, want)
+	}
+	// Restored, it still takes its trailing line without a new event;
+	// without the state the same line is a connection of its own.
+	trailing := "2026-11-23T10:00:01.500001+00:00 h sshd[7]: Disconnected from invalid user admin 198.51.100.7 port 4000 [preauth]"
+	for _, restore := range []bool{true, false} {
+		var more []*Event
+		m2, _ := New(rs, Options{}, func(ev *Event) { more = append(more, ev) })
+		if restore {
+			m2.Restore(st)
+		}
+		l := p.Parse(trailing)
+		m2.Feed(&l)
+		m2.Flush()
+		if got, want := len(more), map[bool]int{true: 0, false: 1}[restore]; got != want {
+			t.Errorf("restored %v: the trailing line made %d events, want %d", restore, got, want)
+		}
+	}
+}

@@ -680,6 +680,9 @@ func waitPersisted(s *scorch.Scorch, timeout time.Duration) error {
 	return nil
 }
 
+// maxMergedEvents caps the events in a segment bleve's merger makes.
+const maxMergedEvents = 200_000
+
 // openShardWrite opens the shard at path for writing, creating it when it
 // does not exist and create is set (else errNoShard).
 func openShardWrite(path string, m mapping.IndexMapping, timeout time.Duration, create bool) (bleve.Index, error) {
@@ -687,6 +690,14 @@ func openShardWrite(path string, m mapping.IndexMapping, timeout time.Duration, 
 		c := map[string]interface{}{
 			"bolt_timeout": timeout.String(),
 			"unsafe_batch": true, // Flush waits for the persisted callbacks instead
+			// bleve's merger may merge up to 5 M events into one segment
+			// (GBs), and a merge holds each field's new dictionary in
+			// memory: 16 MB for the merge of about 400 k events the agent
+			// ran at 1,000 connections a second (heap profile). Capped
+			// here, a busy day's shard keeps more segments and the
+			// agent's memory stays flat; the compaction of a finished day
+			// still merges it into one.
+			"scorchMergePlanOptions": map[string]interface{}{"MaxSegmentSize": maxMergedEvents},
 		}
 		return c
 	}
