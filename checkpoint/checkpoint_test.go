@@ -25,7 +25,7 @@ func TestSaveLoad(t *testing.T) {
 	c.Put("/var/log/auth.log", b, 5, now)
 	c.Put("/var/log/auth.log.1", a, 200, now) // the same file, renamed and read further
 	c.Journals = map[string]string{"journal": "s=abc"}
-	c.State = &classify.State{Now: now, Conns: []classify.ConnState{{Host: "vm", PID: 7, Port: 4000}}}
+	c.State = &classify.State{Now: now, Conns: []classify.ConnState{{ConnKeys: classify.ConnKeys{Host: "vm", PID: 7, Port: 4000}}}}
 	if err := Save(path, c); err != nil {
 		t.Fatal(err)
 	}

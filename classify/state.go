@@ -48,39 +48,38 @@ type Known struct {
 	IP   string `json:"ip"`
 }
 
-// EndedConn is an ended connection as far as it still matters: its pids
-// and address, which join its trailing lines to it until its linger
-// passes. Its evidence and cause went out with its event. (The agent
-// saves the state twice a second, a linger's worth of these in it.)
+// ConnKeys are what joins a line to its connection: its host, process
+// and pids, and its address.
+type ConnKeys struct {
+	Host    string `json:"host"`
+	Program string `json:"program"`
+	Source  string `json:"source,omitempty"`
+	PID     int    `json:"pid"`
+	PIDs    []int  `json:"pids,omitempty"`
+	Client  bool   `json:"client,omitempty"`
+	IP      string `json:"ip,omitempty"`
+	Port    int    `json:"port"`
+}
+
+// EndedConn is an ended connection as far as it still matters: its keys,
+// which join its trailing lines to it until its linger passes. Its
+// evidence and cause went out with its event. (The agent saves the state
+// twice a second, a linger's worth of these in it.)
 type EndedConn struct {
-	Host    string    `json:"host"`
-	Program string    `json:"program"`
-	Source  string    `json:"source,omitempty"`
-	PID     int       `json:"pid"`
-	PIDs    []int     `json:"pids,omitempty"`
-	Client  bool      `json:"client,omitempty"`
-	IP      string    `json:"ip,omitempty"`
-	Port    int       `json:"port"`
-	End     time.Time `json:"end"`
+	ConnKeys
+	End time.Time `json:"end"`
 }
 
 // ConnState is one followed connection.
 type ConnState struct {
-	Host    string    `json:"host"`
-	Program string    `json:"program"`
-	Source  string    `json:"source,omitempty"`
-	PID     int       `json:"pid"`
-	PIDs    []int     `json:"pids,omitempty"`
-	Client  bool      `json:"client,omitempty"`
-	IP      string    `json:"ip,omitempty"`
-	Remote  string    `json:"remote,omitempty"`
-	Port    int       `json:"port"`
-	User    string    `json:"user,omitempty"`
-	Start   time.Time `json:"start,omitzero"`
-	Last    time.Time `json:"last"`
-	End     time.Time `json:"end,omitzero"`
-	Prec    int8      `json:"prec,omitempty"`
-	Authed  bool      `json:"authed,omitempty"`
+	ConnKeys
+	Remote string    `json:"remote,omitempty"`
+	User   string    `json:"user,omitempty"`
+	Start  time.Time `json:"start,omitzero"`
+	Last   time.Time `json:"last"`
+	End    time.Time `json:"end,omitzero"`
+	Prec   int8      `json:"prec,omitempty"`
+	Authed bool      `json:"authed,omitempty"`
 	// Attempted: a user-auth request was made. StartUnknown: authenticated,
 	// but the line saying so was not in the input.
 	Attempted    bool     `json:"attempted,omitempty"`
@@ -123,8 +122,7 @@ func (m *Machine) State() State {
 			st.Now = h.now
 		}
 		for _, c := range h.dead {
-			st.Ended = append(st.Ended, EndedConn{Host: h.name, Program: c.from.program, Source: c.from.source,
-				PID: c.pid, PIDs: c.otherPIDs(), Client: c.client, IP: c.ip, Port: int(c.port), End: c.last})
+			st.Ended = append(st.Ended, EndedConn{ConnKeys: c.keys(), End: c.last})
 		}
 		for _, c := range h.held {
 			st.Conns = append(st.Conns, c.state())
@@ -237,10 +235,14 @@ func (m *Machine) Restore(st State) {
 	}
 }
 
+func (c *conn) keys() ConnKeys {
+	return ConnKeys{Host: c.h.name, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.otherPIDs(),
+		Client: c.client, IP: c.ip, Port: int(c.port)}
+}
+
 func (c *conn) state() ConnState {
 	s := ConnState{
-		Host: c.h.name, Program: c.from.program, Source: c.from.source, PID: c.pid, PIDs: c.otherPIDs(), Client: c.client,
-		IP: c.ip, Remote: c.remote(), Port: int(c.port), User: c.user, Start: c.start, Last: c.last, Prec: c.prec,
+		ConnKeys: c.keys(), Remote: c.remote(), User: c.user, Start: c.start, Last: c.last, Prec: c.prec,
 		Authed: c.authed, Attempted: c.attempted, StartUnknown: c.startUnknown(),
 		Failures: int(c.failures), Methods: c.methodList(), Lines: c.lines, Dropped: int(c.dropped),
 		Closed: c.closed, Ended: c.ended, HostKey: c.hostKey,
