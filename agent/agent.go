@@ -104,7 +104,7 @@ func (a *Agent) notify(state string) {
 // Run follows the sources until ctx ends, then commits and returns nil;
 // or returns the error that stopped it (the index could not be written).
 func (a *Agent) Run(ctx context.Context) (err error) {
-	w, err := index.OpenWriter(a.cfg.Data, index.WriterOptions{LockTimeout: time.Second})
+	w, err := index.OpenWriter(a.cfg.Data, index.WriterOptions{LockTimeout: time.Second, Daemon: true})
 	if err != nil {
 		if errors.Is(err, index.ErrInUse) {
 			return fmt.Errorf("%w (is another sshwhy agent running on %s?)", err, escape.Terminal(a.cfg.Data))

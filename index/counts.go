@@ -267,6 +267,9 @@ func storeCounts(idx bleve.Index, path string) error {
 	if err != nil {
 		return err
 	}
+	if countsCurrent(path, seg, docs) {
+		return nil // a compacted shard compacted again
+	}
 	// Each document's cause and phase, as indexes into their terms (-1:
 	// none), from the postings.
 	valueOf := func(field string) ([]string, []int32, error) {
@@ -604,6 +607,18 @@ func readHeader(f *os.File) (countsHeader, error) {
 		}
 	}
 	return decodeHeader(buf, st.Size())
+}
+
+// countsCurrent reports whether the shard at path has stored counts of
+// the segment seg of docs documents.
+func countsCurrent(path, seg string, docs uint64) bool {
+	f, err := os.Open(filepath.Join(path, countsFileName))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h, err := readHeader(f)
+	return err == nil && h.seg == seg && h.docs == docs
 }
 
 // storedCounts reads from the stored counts of the shard at path the

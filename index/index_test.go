@@ -1061,3 +1061,39 @@ func TestEmptyClauses(t *testing.T) {
 		}
 	}
 }
+
+// A daemon's writer (the agent) closes without compacting today's shard:
+// on a busy day that merge took minutes and GBs. Older days are compacted
+// on Close, and yesterday's shard, written by an earlier run, is too.
+func TestDaemonClose(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	at := func(days int) *classify.Event {
+		e := &classify.Event{ID: fmt.Sprint("d", days), Host: "h", PID: 100 + days, SrcIP: "192.0.2.1", SrcPort: 4000 + days,
+			Cause: cause.Probe, Phase: cause.Preauth, Confidence: "certain"}
+		e.End = dayOf(now).AddDate(0, 0, -days).Add(time.Minute) // whatever the hour of the test
+		e.Start = e.End
+		return e
+	}
+	counted := func(day time.Time) bool {
+		_, err := os.Stat(filepath.Join(dir, shardName(day), countsFileName))
+		return err == nil
+	}
+	// An earlier run (not a daemon, no compaction) wrote yesterday.
+	writeEvents(t, dir, []*classify.Event{at(1)}, WriterOptions{NoCompact: true})
+	if counted(now.AddDate(0, 0, -1)) {
+		t.Fatal("yesterday compacted by a NoCompact writer")
+	}
+	writeEvents(t, dir, []*classify.Event{at(0), at(3)}, WriterOptions{Daemon: true, CompactAfter: -1})
+	for _, c := range []struct {
+		days int
+		want bool
+	}{{0, false}, {1, true}, {3, true}} {
+		if got := counted(now.AddDate(0, 0, -c.days)); got != c.want {
+			t.Errorf("%d days ago: compacted %v, want %v", c.days, got, c.want)
+		}
+	}
+	if n := docCount(t, dir); n != 3 {
+		t.Errorf("%d events, want 3", n)
+	}
+}

@@ -51,6 +51,12 @@ type WriterOptions struct {
 	// since are compacted again on Close. Negative: only on Close and when
 	// asked (Writer.Compact).
 	CompactAfter time.Duration
+	// Daemon: Close compacts only the shards whose UTC day is over, and
+	// yesterday's shard, when it exists, counts as written (a daemon
+	// stopped during a day compacts that day's shard in the background
+	// of a later run). A stop or restart then never merges today's whole
+	// shard: 3.6 M events took minutes and 2.5 GB of mapped files.
+	Daemon bool
 }
 
 func (o *WriterOptions) defaults() {
@@ -170,6 +176,12 @@ func OpenWriter(dir string, opt WriterOptions) (*Writer, error) {
 		dirty:      make(map[string]time.Time),
 		compacting: make(map[string]bool),
 		now:        time.Now,
+	}
+	if opt.Daemon && !opt.NoCompact {
+		yesterday := shardName(w.now().UTC().AddDate(0, 0, -1))
+		if fi, err := os.Stat(filepath.Join(dir, yesterday)); err == nil && fi.IsDir() {
+			w.dirty[yesterday] = time.Time{}
+		}
 	}
 	for i := 0; i < opt.Workers; i++ {
 		w.workers.Add(1)
@@ -305,7 +317,11 @@ func (w *Writer) Close() error {
 	if err == nil && !w.opt.NoCompact {
 		w.mu.Lock()
 		names := make([]string, 0, len(w.dirty))
+		today := dayOf(w.now())
 		for name := range w.dirty {
+			if day, ok := parseShardName(name); w.opt.Daemon && ok && !day.Before(today) {
+				continue // compacted once its day is over
+			}
 			names = append(names, name)
 		}
 		w.mu.Unlock()
