@@ -196,7 +196,6 @@ func (c *conn) addPID(pid int) {
 	c.extra().pids = append(c.extra().pids, pid)
 }
 
-// allPIDs is the connection's pids: its own first, then the children's.
 // otherPIDs are c's pids but its first (nil when it has one).
 func (c *conn) otherPIDs() []int {
 	if c.child == 0 && c.x == nil {
@@ -205,6 +204,7 @@ func (c *conn) otherPIDs() []int {
 	return c.allPIDs()[1:]
 }
 
+// allPIDs is the connection's pids: its own first, then the children's.
 func (c *conn) allPIDs() []int {
 	out := []int{c.pid}
 	if c.child != 0 {
