@@ -712,7 +712,6 @@ func (m *Machine) finish(c *conn, alt verdict, force bool) {
 // lines until its linger expires.
 func (m *Machine) retire(c *conn) {
 	c.ended = true
-	c.lines, c.said = nil, nil // out with the event; only its keys are used now
 	m.live.remove(c)
 	c.h.dead = append(c.h.dead, c)
 }
@@ -776,7 +775,7 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 	c.fill(ev, c.lines)
 	ev.Cause, ev.Confidence, ev.Rule = final.c, conf, final.rule
 	ev.Detail = joinDetail(final.text(), c.joinNote())
-	c.lines, c.methods = nil, ""
+	c.lines, c.methods, c.said = nil, "", nil // out with the event; only its keys are used now
 	m.stats.Events++
 	m.stats.ByCause[final.c]++
 	m.emit(ev)

@@ -187,15 +187,7 @@ func (m *Machine) Restore(st State) {
 	}
 	for _, e := range st.Ended {
 		h := clock(e.Host)
-		c := &conn{h: h, from: m.origin(e.Program, e.Source), pid: e.PID, client: e.Client,
-			ip: e.IP, port: int32(e.Port), start: e.End, last: e.End, ended: true}
-		for _, pid := range e.PIDs {
-			c.addPID(pid)
-		}
-		if e.IP != "" {
-			_, c.ipOK = canonAddr(e.IP)
-		}
-		h.dead = append(h.dead, c)
+		h.dead = append(h.dead, m.restoreConn(h, ConnState{ConnKeys: e.ConnKeys, Last: e.End, Ended: true}))
 	}
 	// Ended connections expire in end order.
 	byEnd := func(a, b *conn) int { return a.last.Compare(b.last) }
