@@ -37,28 +37,100 @@ func hasZone(s string) bool {
 // decimal numbers up to 255 without leading zeros): most peers, checked
 // without parsing and printing the address again.
 func canonIPv4(s string) bool {
+	_, ok := parseIPv4(s)
+	return ok
+}
+
+// parseIPv4 returns the IPv4 address s in canonical form as a word, and
+// false when s is anything else.
+func parseIPv4(s string) (uint32, bool) {
 	if len(s) < 7 || len(s) > 15 {
-		return false
+		return 0, false
 	}
+	var a uint32
 	parts, n, digits := 0, 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
 			if digits > 0 && n == 0 { // a leading zero
-				return false
+				return 0, false
 			}
 			n = n*10 + int(c-'0')
 			digits++
 			if n > 255 {
-				return false
+				return 0, false
 			}
 		case c == '.' && digits > 0 && parts < 3:
 			parts++
+			a = a<<8 | uint32(n)
 			n, digits = 0, 0
 		default:
-			return false
+			return 0, false
 		}
 	}
-	return parts == 3 && digits > 0
+	if parts != 3 || digits == 0 {
+		return 0, false
+	}
+	return a<<8 | uint32(n), true
+}
+
+// addrIndex finds connections by host, port and address. An IPv4 peer of
+// one of the first 65,536 hosts (nearly every key) is one word, for the
+// maps' fast path and no string to follow; other keys (IPv6, names) take
+// the general map.
+type addrIndex struct {
+	v4   connIndex[uint64]
+	rest connIndex[addrKey]
+}
+
+type addrKey struct {
+	host uint32
+	port int32
+	ip   string
+}
+
+func newAddrIndex() addrIndex {
+	return addrIndex{v4: newConnIndex[uint64](), rest: newConnIndex[addrKey]()}
+}
+
+// word returns the one-word key of host, port and the canonical address
+// ip, or false when they do not fit one.
+func (addrIndex) word(host uint32, port int32, ip string) (uint64, bool) {
+	if host >= 1<<16 || port < 0 || port > 0xffff {
+		return 0, false
+	}
+	a, ok := parseIPv4(ip)
+	return uint64(host)<<48 | uint64(port)<<32 | uint64(a), ok
+}
+
+func (x *addrIndex) get(host uint32, port int32, ip string) *conn {
+	if w, ok := x.word(host, port, ip); ok {
+		return x.v4.get(w)
+	}
+	return x.rest.get(addrKey{host, port, ip})
+}
+
+func (x *addrIndex) set(host uint32, port int32, ip string, c *conn) {
+	if w, ok := x.word(host, port, ip); ok {
+		x.v4.set(w, c)
+		return
+	}
+	x.rest.set(addrKey{host, port, ip}, c)
+}
+
+func (x *addrIndex) drop(c *conn) {
+	if w, ok := x.word(c.h.id, c.port, c.ip); ok {
+		x.v4.drop(w, c)
+		return
+	}
+	x.rest.drop(addrKey{c.h.id, c.port, c.ip}, c)
+}
+
+func (x *addrIndex) promote(c *conn) {
+	if w, ok := x.word(c.h.id, c.port, c.ip); ok {
+		x.v4.promote(w, c)
+		return
+	}
+	x.rest.promote(addrKey{c.h.id, c.port, c.ip}, c)
 }

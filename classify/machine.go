@@ -78,7 +78,7 @@ type Machine struct {
 	stats Stats
 
 	byPID  connIndex[pidKey]
-	byAddr connIndex[addrKey]
+	byAddr addrIndex
 	live   connList // open connections of every host, least recently active first (clock.go)
 
 	// hosts holds each host's clock, deadlines and ended connections
@@ -111,12 +111,6 @@ func newPIDKey(host uint32, pid int32, client bool) pidKey {
 		k |= 1
 	}
 	return k
-}
-
-type addrKey struct {
-	host uint32
-	port int32
-	ip   string
 }
 
 // conn is one connection being followed. It is what an open connection
@@ -379,7 +373,7 @@ func New(rs *rules.Set, opt Options, emit func(*Event)) (*Machine, error) {
 		emit:       emit,
 		stats:      Stats{ByCause: map[cause.Cause]int64{}},
 		byPID:      newConnIndex[pidKey](),
-		byAddr:     newConnIndex[addrKey](),
+		byAddr:     newAddrIndex(),
 		origins:    map[[2]string]*origin{},
 		hosts:      map[string]*hostState{},
 	}, nil
@@ -495,7 +489,7 @@ func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 		}
 	}
 	if c == nil && hasAddr {
-		if c2 := m.byAddr.get(addrKey{h.id, int32(f.Port), ip}); c2 != nil {
+		if c2 := m.byAddr.get(h.id, int32(f.Port), ip); c2 != nil {
 			if c2.ended {
 				if l.Time.Sub(c2.last) <= m.opt.Linger && !opens {
 					return nil
@@ -517,7 +511,7 @@ func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 	if hasAddr && c.port < 0 {
 		c.setIP(f.IP, ip, ipOK)
 		c.port = int32(f.Port)
-		m.byAddr.set(addrKey{h.id, int32(f.Port), ip}, c)
+		m.byAddr.set(h.id, int32(f.Port), ip, c)
 	}
 	return c
 }
@@ -564,7 +558,7 @@ func (m *Machine) authenticate(c *conn) {
 		m.byPID.promote(newPIDKey(h, int32(pid), false), c)
 	}
 	if c.port >= 0 {
-		m.byAddr.promote(addrKey{h, c.port, c.ip}, c)
+		m.byAddr.promote(c)
 	}
 }
 
@@ -841,8 +835,7 @@ func (m *Machine) forget(c *conn) {
 		m.byPID.drop(k, c)
 	}
 	if c.port >= 0 {
-		k := addrKey{c.h.id, c.port, c.ip}
-		m.byAddr.drop(k, c)
+		m.byAddr.drop(c)
 	}
 }
 

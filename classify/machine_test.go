@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -248,6 +249,49 @@ func TestCanonIPv4(t *testing.T) {
 		if got := canonIPv4(s); got != want {
 			t.Errorf("canonIPv4(%q) = %v, want %v", s, got, want)
 		}
+		if w, ok := parseIPv4(s); ok && w != binary.BigEndian.Uint32(a.AsSlice()) {
+			t.Errorf("parseIPv4(%q) = %#x, want %v", s, w, a)
+		}
+	}
+}
+
+// The address index keeps apart what its one-word keys could confuse: the
+// same address and port on two hosts, IPv4 and IPv4-like names, hosts and
+// ports beyond the word.
+func TestAddrIndex(t *testing.T) {
+	x := newAddrIndex()
+	h0, h1, far := &hostState{id: 0}, &hostState{id: 1}, &hostState{id: 1 << 16}
+	conns := []*conn{
+		{h: h0, port: 22, ip: "1.2.3.4"},
+		{h: h1, port: 22, ip: "1.2.3.4"},
+		{h: h0, port: 23, ip: "1.2.3.4"},
+		{h: h0, port: 22, ip: "1.2.3.5"},
+		{h: far, port: 22, ip: "1.2.3.4"},
+		{h: h0, port: 1 << 16, ip: "1.2.3.4"},
+		{h: h0, port: 22, ip: "01.2.3.4"},       // no canonical address: the general map
+		{h: h0, port: 22, ip: "gw.example.org"}, // UseDNS
+		{h: h0, port: 22, ip: "2001:db8::1"},
+		{h: h0, port: 0, ip: "0.0.0.0"},
+	}
+	for _, c := range conns {
+		x.set(c.h.id, c.port, c.ip, c)
+	}
+	for _, c := range conns {
+		if got := x.get(c.h.id, c.port, c.ip); got != c {
+			t.Errorf("get(%d, %d, %q) = %+v, want its own", c.h.id, c.port, c.ip, got)
+		}
+	}
+	c := conns[0]
+	c.authed = true
+	x.promote(c)
+	if x.get(0, 22, "1.2.3.4") != c || len(x.v4.sessions) != 1 {
+		t.Errorf("promote: the key did not move to the sessions")
+	}
+	for _, c := range conns {
+		x.drop(c)
+	}
+	if n := len(x.v4.young) + len(x.v4.sessions) + len(x.rest.young) + len(x.rest.sessions); n != 0 {
+		t.Errorf("%d keys left after dropping every connection", n)
 	}
 }
 
@@ -259,6 +303,9 @@ func FuzzCanonIPv4(f *testing.F) {
 		a, err := netip.ParseAddr(s)
 		if want := err == nil && a.Is4() && a.String() == s; canonIPv4(s) != want {
 			t.Fatalf("canonIPv4(%q) = %v, want %v", s, !want, want)
+		}
+		if w, ok := parseIPv4(s); ok && w != binary.BigEndian.Uint32(a.AsSlice()) {
+			t.Fatalf("parseIPv4(%q) = %#x, want %v", s, w, a)
 		}
 	})
 }

@@ -149,7 +149,7 @@ func (m *Machine) Restore(st State) {
 		m.stats.ByCause = map[cause.Cause]int64{}
 	}
 	m.byPID = newConnIndex[pidKey]()
-	m.byAddr = newConnIndex[addrKey]()
+	m.byAddr = newAddrIndex()
 	m.live = connList{}
 	m.hosts, m.hostList, m.hostsSorted, m.lastHost = map[string]*hostState{}, nil, false, nil
 	for _, hc := range st.Hosts {
@@ -203,7 +203,7 @@ func (m *Machine) Restore(st State) {
 			m.byPID.set(newPIDKey(c.h.id, int32(pid), c.client), c)
 		}
 		if c.port >= 0 {
-			m.byAddr.set(addrKey{c.h.id, c.port, c.ip}, c)
+			m.byAddr.set(c.h.id, c.port, c.ip, c)
 		}
 	}
 	for _, h := range m.hostList {
