@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"slices"
 
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
@@ -51,7 +52,14 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 		return searcher.NewMatchNoneSearcher(i)
 	}
 	var must, should, not []search.Searcher
+	// Address ranges ANDed with other parts wait until those are built:
+	// when they select few events, each of those is checked instead.
+	var later [][]*cidrQuery
 	for _, sub := range q.must {
+		if cs, ok := cidrs(sub); ok && len(q.must) > 1 && ranges(cs) {
+			later = append(later, cs)
+			continue
+		}
 		s, err := build(sub)
 		if err != nil {
 			closeAll()
@@ -61,6 +69,22 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 			return none()
 		}
 		must = append(must, s)
+	}
+	var checks [][]*cidrQuery
+	if len(later) > 0 && len(must) > 0 && fewest(must) < checkBelow {
+		checks = later
+	} else {
+		for _, cs := range later {
+			s, err := build(or(asQueries(cs)))
+			if err != nil {
+				closeAll()
+				return nil, err
+			}
+			if s == nil {
+				return none()
+			}
+			must = append(must, s)
+		}
 	}
 	for _, sub := range q.should {
 		s, err := build(sub)
@@ -90,7 +114,67 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 		closeAll()
 		return nil, err
 	}
+	if len(checks) > 0 {
+		return checkSrcIP(ctx, i, result, checks)
+	}
 	return result, nil
+}
+
+// checkBelow bounds the events the other parts of a conjunction may
+// select (as their searchers count: an upper bound) for an address range
+// to be checked on each of them rather than searched. A check reads one
+// doc value (about 0.2 µs); the range's searcher looks up every address
+// of the range present in every segment, whatever the rest selects: on an
+// agent taking 1,000 connections a second, searches of a /24 over the
+// last seconds spent a quarter of its CPU there 9 minutes in (profile),
+// more as today's shard grows. Searches of recent minutes stay under it.
+var checkBelow uint64 = 100_000 // a variable for the tests
+
+// fewest is the smallest of the searchers' counts.
+func fewest(ss []search.Searcher) uint64 {
+	n := ss[0].Count()
+	for _, s := range ss[1:] {
+		n = min(n, s.Count())
+	}
+	return n
+}
+
+func asQueries(cs []*cidrQuery) []query.Query {
+	qs := make([]query.Query, len(cs))
+	for i, c := range cs {
+		qs[i] = c
+	}
+	return qs
+}
+
+// checkSrcIP keeps the events of s whose src_ip lies in one of each
+// group's prefixes.
+func checkSrcIP(ctx context.Context, i bindex.IndexReader, s search.Searcher, groups [][]*cidrQuery) (search.Searcher, error) {
+	dvr, err := i.DocValueReader([]string{FieldSrcIP})
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	f := &filtered{}
+	var ip []byte
+	visit := func(_ string, v []byte) { ip = append(ip[:0], v...) }
+	f.FilteringSearcher = searcher.NewFilteringSearcher(ctx, s, func(_ *search.SearchContext, d *search.DocumentMatch) bool {
+		if f.err != nil {
+			return false
+		}
+		ip = ip[:0]
+		if err := dvr.VisitDocValues(d.IndexInternalID, visit); err != nil {
+			f.err = err
+			return false
+		}
+		for _, g := range groups {
+			if !slices.ContainsFunc(g, func(c *cidrQuery) bool { return c.contains(ip) }) {
+				return false
+			}
+		}
+		return true
+	})
+	return f, nil
 }
 
 // combine joins the searchers of the parts (none of them empty).
