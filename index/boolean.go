@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -56,7 +57,7 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 	// when they select few events, each of those is checked instead.
 	var later [][]*cidrQuery
 	for _, sub := range q.must {
-		if cs, ok := cidrs(sub); ok && len(q.must) > 1 && ranges(cs) {
+		if cs, ok := cidrs(sub); ok && len(q.must) > 1 {
 			later = append(later, cs)
 			continue
 		}
@@ -71,7 +72,15 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 		must = append(must, s)
 	}
 	var checks [][]*cidrQuery
-	if len(later) > 0 && len(must) > 0 && fewest(must) < checkBelow {
+	check := false
+	if len(later) > 0 && len(must) > 0 {
+		var err error
+		if check, err = checkCheaper(i, fewest(must), later); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
+	if check {
 		checks = later
 	} else {
 		for _, cs := range later {
@@ -120,15 +129,55 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 	return result, nil
 }
 
-// checkBelow bounds the events the other parts of a conjunction may
-// select (as their searchers count: an upper bound) for an address range
-// to be checked on each of them rather than searched. A check reads one
-// doc value (about 0.2 µs); the range's searcher looks up every address
-// of the range present in every segment, whatever the rest selects: on an
-// agent taking 1,000 connections a second, searches of a /24 over the
-// last seconds spent a quarter of its CPU there 9 minutes in (profile),
-// more as today's shard grows. Searches of recent minutes stay under it.
-var checkBelow uint64 = 100_000 // a variable for the tests
+// checkCheaper reports whether checking the n events the other parts of
+// a conjunction select (their searchers' count: an upper bound) costs
+// less than searching the address ranges: a check reads one doc value
+// (about 0.2 µs); a range's searcher looks up each address of the range
+// present in the shard in each of its segments (about 5 µs each),
+// whatever the rest selects. On an agent taking 1,000 connections a
+// second, searches of a /24 over the last seconds spent a quarter of its
+// CPU in those lookups 9 minutes in (profile), more as today's shard grew
+// segments. The addresses present are counted from the shard's
+// dictionary, only as far as the check is worth.
+func checkCheaper(i bindex.IndexReader, n uint64, groups [][]*cidrQuery) (bool, error) {
+	if checksPerLookup == 0 {
+		return false, nil
+	}
+	segments := uint64(1)
+	if s, ok := i.(*scorch.IndexSnapshot); ok {
+		segments = max(1, uint64(len(s.Segments())))
+	}
+	// Checking n events costs as much as searching this many addresses.
+	worth := n / (checksPerLookup * segments)
+	var addrs uint64
+	for _, g := range groups {
+		for _, c := range g {
+			lo, hi := c.termRange()
+			d, err := i.FieldDictRange(FieldIP, lo, hi)
+			if err != nil {
+				return false, err
+			}
+			for {
+				e, err := d.Next()
+				if err != nil || e == nil {
+					_ = d.Close()
+					if err != nil {
+						return false, err
+					}
+					break
+				}
+				if addrs++; addrs > worth {
+					return true, d.Close()
+				}
+			}
+		}
+	}
+	return false, nil
+}
+
+// checksPerLookup is what one term lookup in one segment costs in doc
+// value checks; 0 (the tests) never checks.
+var checksPerLookup uint64 = 25
 
 // fewest is the smallest of the searchers' counts.
 func fewest(ss []search.Searcher) uint64 {

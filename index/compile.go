@@ -518,7 +518,7 @@ func ipQuery(s string) (query.Query, error) {
 // range of addresses costs a term lookup per address present in every
 // segment of the shard (a /24 on a live shard with a few dozen segments:
 // ~100 ms); boolQuery checks it per event instead when the rest of a
-// conjunction selects few events (checkBelow).
+// conjunction selects few events (checkCheaper).
 type cidrQuery struct {
 	query.Query
 	prefix netip.Prefix // masked; IPv4 unmapped
@@ -536,6 +536,19 @@ func (q *cidrQuery) contains(v []byte) bool {
 	a, _ := netip.AddrFromSlice(ip)
 	a = a.Unmap()
 	return a.Is4() == q.prefix.Addr().Is4() && q.prefix.Contains(a)
+}
+
+// termRange is the first and the last term of the prefix in the IP field
+// (16 bytes, IPv4 as IPv4-mapped).
+func (q *cidrQuery) termRange() (lo, hi []byte) {
+	first := q.prefix.Addr()
+	b := first.AsSlice()
+	for bit := q.prefix.Bits(); bit < len(b)*8; bit++ {
+		b[bit/8] |= 0x80 >> (bit % 8)
+	}
+	last, _ := netip.AddrFromSlice(b)
+	a, z := first.As16(), last.As16()
+	return a[:], z[:]
 }
 
 // cidrs returns the prefixes of a query that is one cidrQuery or an
@@ -559,17 +572,6 @@ func cidrs(q query.Query) ([]*cidrQuery, bool) {
 		return all, true
 	}
 	return nil, false
-}
-
-// ranges reports whether a prefix of cs holds more than one address:
-// single addresses are one term each, cheaper searched than checked.
-func ranges(cs []*cidrQuery) bool {
-	for _, c := range cs {
-		if c.prefix.Bits() < c.prefix.Addr().BitLen() {
-			return true
-		}
-	}
-	return false
 }
 
 func ipRange(p netip.Prefix) query.Query {

@@ -27,7 +27,7 @@ import (
 // independently of the parser, and rendered into query-string syntax.
 //
 // With a few hundred events every address range ANDed with other parts
-// is checked per event (checkBelow); TestSearchEqualsFilterSearched runs
+// is checked per event (checkCheaper); TestSearchEqualsFilterSearched runs
 // two seeds with the ranges searched.
 func TestSearchEqualsFilter(t *testing.T) {
 	for _, seed := range []int64{1, 2, 3, 4, 5, 6} {
@@ -40,11 +40,11 @@ func TestSearchEqualsFilter(t *testing.T) {
 
 // TestSearchEqualsFilterSearched is TestSearchEqualsFilter with every
 // address range searched, as on a shard where the rest of the query
-// selects many events. It is not parallel: it sets checkBelow while no
+// selects many events. It is not parallel: it sets checksPerLookup while no
 // other test runs.
 func TestSearchEqualsFilterSearched(t *testing.T) {
-	defer func(n uint64) { checkBelow = n }(checkBelow)
-	checkBelow = 0
+	defer func(n uint64) { checksPerLookup = n }(checksPerLookup)
+	checksPerLookup = 0
 	for _, seed := range []int64{7, 8} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { searchEqualsFilter(t, seed) })
 	}

@@ -2,6 +2,7 @@ package index
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"testing"
 )
@@ -159,4 +160,27 @@ func FuzzParseText(f *testing.F) {
 			t.Fatalf("%q parsed but does not compile: %v", s, err)
 		}
 	})
+}
+
+// A prefix's first and last term in the IP field: 16 bytes, IPv4 as
+// IPv4-mapped, as bleve indexes net.IP.
+func TestCIDRTermRange(t *testing.T) {
+	for _, tc := range []struct{ q, lo, hi string }{
+		{"203.0.113.0/24", "203.0.113.0", "203.0.113.255"},
+		{"203.0.113.77/20", "203.0.112.0", "203.0.127.255"},
+		{"198.51.100.4", "198.51.100.4", "198.51.100.4"},
+		{"::ffff:203.0.113.0/120", "203.0.113.0", "203.0.113.255"},
+		{"0.0.0.0/0", "0.0.0.0", "255.255.255.255"},
+		{"2001:db8::/32", "2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"::/0", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+	} {
+		q, err := ipQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := q.(*cidrQuery).termRange()
+		if !net.IP(lo).Equal(net.ParseIP(tc.lo)) || !net.IP(hi).Equal(net.ParseIP(tc.hi)) || len(lo) != 16 || len(hi) != 16 {
+			t.Errorf("%s: terms %v .. %v, want %s .. %s", tc.q, net.IP(lo), net.IP(hi), tc.lo, tc.hi)
+		}
+	}
 }
