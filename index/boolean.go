@@ -55,10 +55,11 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 	var must, should, not []search.Searcher
 	// Address ranges ANDed with other parts wait until those are built:
 	// when they select few events, each of those is checked instead.
-	var later [][]*cidrQuery
+	var later []query.Query
+	var ranges [][]*cidrQuery // later's prefixes
 	for _, sub := range q.must {
 		if cs, ok := cidrs(sub); ok && len(q.must) > 1 {
-			later = append(later, cs)
+			later, ranges = append(later, sub), append(ranges, cs)
 			continue
 		}
 		s, err := build(sub)
@@ -71,28 +72,28 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 		}
 		must = append(must, s)
 	}
-	var checks [][]*cidrQuery
-	check := false
-	if len(later) > 0 && len(must) > 0 {
-		var err error
-		if check, err = checkCheaper(i, fewest(must), later); err != nil {
-			closeAll()
-			return nil, err
-		}
-	}
-	if check {
-		checks = later
-	} else {
-		for _, cs := range later {
-			s, err := build(or(asQueries(cs)))
-			if err != nil {
+	if len(later) > 0 {
+		check := false
+		if len(must) > 0 {
+			var err error
+			if check, err = checkCheaper(i, fewest(must), ranges); err != nil {
 				closeAll()
 				return nil, err
 			}
-			if s == nil {
-				return none()
+		}
+		if !check {
+			for _, sub := range later {
+				s, err := build(sub)
+				if err != nil {
+					closeAll()
+					return nil, err
+				}
+				if s == nil {
+					return none()
+				}
+				must = append(must, s)
 			}
-			must = append(must, s)
+			ranges = nil
 		}
 	}
 	for _, sub := range q.should {
@@ -123,8 +124,8 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 		closeAll()
 		return nil, err
 	}
-	if len(checks) > 0 {
-		return checkSrcIP(ctx, i, result, checks)
+	if len(ranges) > 0 {
+		return checkSrcIP(ctx, i, result, ranges)
 	}
 	return result, nil
 }
@@ -186,14 +187,6 @@ func fewest(ss []search.Searcher) uint64 {
 		n = min(n, s.Count())
 	}
 	return n
-}
-
-func asQueries(cs []*cidrQuery) []query.Query {
-	qs := make([]query.Query, len(cs))
-	for i, c := range cs {
-		qs[i] = c
-	}
-	return qs
 }
 
 // checkSrcIP keeps the events of s whose src_ip lies in one of each
