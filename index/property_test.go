@@ -26,9 +26,9 @@ import (
 // filter over the same events. The queries are built as predicates here,
 // independently of the parser, and rendered into query-string syntax.
 //
-// With a few hundred events every address range ANDed with other parts
-// is checked per event (checkCheaper); TestSearchEqualsFilterSearched runs
-// two seeds with the ranges searched.
+// Its shards have few segments, so address ranges are searched, never
+// checked per event (checkCheaper); TestSearchEqualsFilterChecked runs
+// other seeds with checks.
 func TestSearchEqualsFilter(t *testing.T) {
 	for _, seed := range []int64{1, 2, 3, 4, 5, 6} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -38,14 +38,18 @@ func TestSearchEqualsFilter(t *testing.T) {
 	}
 }
 
-// TestSearchEqualsFilterSearched is TestSearchEqualsFilter with every
-// address range searched, as on a shard where the rest of the query
-// selects many events. It is not parallel: it sets checksPerLookup while no
-// other test runs.
-func TestSearchEqualsFilterSearched(t *testing.T) {
-	defer func(n uint64) { checksPerLookup = n }(checksPerLookup)
-	checksPerLookup = 0
-	for _, seed := range []int64{7, 8} {
+// TestSearchEqualsFilterChecked is TestSearchEqualsFilter with address
+// ranges ANDed with other parts checked per event: as checkCheaper
+// decides on any shard (seeds 7, 8), and always (9, 10). It is not
+// parallel: it sets the package's thresholds while no other test runs.
+func TestSearchEqualsFilterChecked(t *testing.T) {
+	defer func(s, n uint64) { checkSegments, checksPerLookup = s, n }(checkSegments, checksPerLookup)
+	checkSegments = 1
+	for _, seed := range []int64{7, 8, 9, 10} {
+		checksPerLookup = 25
+		if seed >= 9 {
+			checksPerLookup = 1 << 32
+		}
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { searchEqualsFilter(t, seed) })
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"net/netip"
 	"os"
 	"sort"
 	"sync"
@@ -195,4 +196,41 @@ func BenchmarkSearchPhraseWeek(b *testing.B) {
 		_, err := r.Search(context.Background(), q, SearchOptions{Limit: 100}, func(*classify.Event) error { return nil })
 		return err
 	})
+}
+
+// BenchmarkSearchRecentRange: the live agent's search (agentbench's
+// poller): events from a /24 (IPv6: /64) that ended in the last 2 s of the index (the
+// newest event's address and end). "model" lets checkCheaper choose
+// between checking the range per event and searching it; "checked" and
+// "searched" force one.
+func BenchmarkSearchRecentRange(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		n    uint64
+	}{{"model", checksPerLookup}, {"checked", 1 << 32}, {"searched", 0}} {
+		b.Run(mode.name, func(b *testing.B) {
+			defer func(n uint64) { checksPerLookup = n }(checksPerLookup)
+			checksPerLookup = mode.n
+			var q Query
+			latencies(b, false, func(r *Reader, _ *rand.Rand) error {
+				if q.Since.IsZero() {
+					var newest *classify.Event
+					if _, err := r.Search(context.Background(), Query{}, SearchOptions{Limit: 1}, func(e *classify.Event) error {
+						newest = e
+						return nil
+					}); err != nil || newest == nil {
+						return fmt.Errorf("no newest event (%v)", err)
+					}
+					a := netip.MustParseAddr(newest.SrcIP).Unmap()
+					bits := 24
+					if a.Is6() {
+						bits = 64
+					}
+					q = Query{Since: newest.End.Add(-2 * time.Second), IPs: []string{netip.PrefixFrom(a, bits).Masked().String()}}
+				}
+				_, err := r.Search(context.Background(), q, SearchOptions{Limit: 100}, func(*classify.Event) error { return nil })
+				return err
+			})
+		})
+	}
 }
