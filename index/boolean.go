@@ -53,48 +53,44 @@ func (q *boolQuery) Searcher(ctx context.Context, i bindex.IndexReader, m mappin
 		return searcher.NewMatchNoneSearcher(i)
 	}
 	var must, should, not []search.Searcher
+	// required adds the searchers of subs to must; false when one of
+	// them matches nothing.
+	required := func(subs []query.Query) (bool, error) {
+		for _, sub := range subs {
+			s, err := build(sub)
+			if err != nil || s == nil {
+				return false, err
+			}
+			must = append(must, s)
+		}
+		return true, nil
+	}
 	// Address ranges ANDed with other parts wait until those are built:
 	// when they select few events, each of those is checked instead.
-	var later []query.Query
+	var first, later []query.Query
 	var ranges [][]*cidrQuery // later's prefixes
 	for _, sub := range q.must {
 		if cs, ok := cidrs(sub); ok && len(q.must) > 1 {
 			later, ranges = append(later, sub), append(ranges, cs)
-			continue
+		} else {
+			first = append(first, sub)
 		}
-		s, err := build(sub)
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		if s == nil {
-			return none()
-		}
-		must = append(must, s)
 	}
-	if len(later) > 0 {
-		check := false
-		if len(must) > 0 {
-			var err error
-			if check, err = checkCheaper(i, fewest(must), ranges); err != nil {
-				closeAll()
-				return nil, err
-			}
-		}
-		if !check {
-			for _, sub := range later {
-				s, err := build(sub)
-				if err != nil {
-					closeAll()
-					return nil, err
-				}
-				if s == nil {
-					return none()
-				}
-				must = append(must, s)
-			}
-			ranges = nil
-		}
+	ok, err := required(first)
+	check := false
+	if err == nil && ok && len(later) > 0 && len(must) > 0 {
+		check, err = checkCheaper(i, fewest(must), ranges)
+	}
+	if err == nil && ok && !check {
+		ok, err = required(later)
+		ranges = nil
+	}
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	if !ok {
+		return none()
 	}
 	for _, sub := range q.should {
 		s, err := build(sub)
