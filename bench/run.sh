@@ -216,7 +216,8 @@ for hosts in 1 16; do
 	w1=$B_WALL c1=$B_CPU r1=$B_RSS
 	CORES_SET=0,1 best "dense$hosts-2cores" "$RUNS" bin/sshwhy classify --format json "$f"
 	w2=$B_WALL c2=$B_CPU r2=$B_RSS
-	measure /dev/null "dense$hosts-grep" grep -c sshd "$f"
+	# Not to /dev/null: GNU grep then stops at the first match.
+	measure "$BENCH_DIR/dense$hosts-grep.out" "dense$hosts-grep" grep -c sshd "$f"
 	gw=$M_WALL
 	fw="-" fn=""
 	if [ "$HAVE_F2B" = 1 ]; then
