@@ -218,8 +218,12 @@ func checkSrcIP(ctx context.Context, i bindex.IndexReader, s search.Searcher, gr
 			f.err = err
 			return false
 		}
+		a, ok := srcAddr(ip)
+		if !ok {
+			return false
+		}
 		for _, g := range groups {
-			if !slices.ContainsFunc(g, func(c *cidrQuery) bool { return c.contains(ip) }) {
+			if !slices.ContainsFunc(g, func(c *cidrQuery) bool { return c.contains(a) }) {
 				return false
 			}
 		}

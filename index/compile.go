@@ -525,18 +525,22 @@ type cidrQuery struct {
 	prefix netip.Prefix // masked; IPv4 unmapped
 }
 
-// contains reports whether the event whose src_ip is v matches the
-// query: v read as the IP field is indexed (net.ParseIP, IPv4 and
-// IPv4-mapped alike) lies in the prefix, and an IPv6 prefix never holds
-// an IPv4 address.
-func (q *cidrQuery) contains(v []byte) bool {
+// contains reports whether a (an event's address, as srcAddr reads it)
+// lies in the prefix; an IPv6 prefix never holds an IPv4 address.
+func (q *cidrQuery) contains(a netip.Addr) bool {
+	return a.Is4() == q.prefix.Addr().Is4() && q.prefix.Contains(a)
+}
+
+// srcAddr reads the src_ip value v as the IP field indexes it (net.ParseIP:
+// IPv4 and IPv4-mapped alike), IPv4 unmapped; false when the event has
+// no IP field.
+func srcAddr(v []byte) (netip.Addr, bool) {
 	ip := net.ParseIP(string(v))
 	if ip == nil {
-		return false
+		return netip.Addr{}, false
 	}
 	a, _ := netip.AddrFromSlice(ip)
-	a = a.Unmap()
-	return a.Is4() == q.prefix.Addr().Is4() && q.prefix.Contains(a)
+	return a.Unmap(), true
 }
 
 // termRange is the first and the last term of the prefix in the IP field
