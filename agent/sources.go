@@ -241,7 +241,7 @@ func (a *Agent) fileSource(path string, cp *checkpoint.Checkpoint, loc *time.Loc
 
 // reader is what pump reads.
 type reader interface {
-	Next() (ingest.Line, error)
+	Next(l *ingest.Line) error
 	Close() error
 }
 
@@ -251,7 +251,8 @@ func pump(ctx context.Context, r reader, out chan<- item, idx int, seen func(*in
 	stop := context.AfterFunc(ctx, func() { r.Close() })
 	defer stop()
 	for {
-		l, err := r.Next()
+		var l ingest.Line
+		err := r.Next(&l)
 		if err == io.EOF {
 			return nil
 		}

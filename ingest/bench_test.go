@@ -88,7 +88,7 @@ func benchRead(b *testing.B, gz bool) {
 		}
 		lines := 0
 		for {
-			_, err := f.Next()
+			_, err := next(f)
 			if err == io.EOF {
 				break
 			}

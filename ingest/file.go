@@ -207,43 +207,43 @@ func sniff(br *bufio.Reader) Format {
 	return FormatUnknown
 }
 
-// Next returns the next Line, or io.EOF at the end of the input. A read
+// Next reads the next Line into l, or returns io.EOF at the end of the input. A read
 // error (such as corrupt gzip data) names the path and the offset; the
 // Lines before it have been returned.
-func (f *File) Next() (Line, error) {
-	var l Line
+func (f *File) Next(l *Line) error {
 	var err error
 	switch f.format {
 	case FormatExport:
-		l, err = f.nextExport()
+		*l, err = f.nextExport()
 	case FormatJSON:
-		l, err = f.nextJSON()
+		*l, err = f.nextJSON()
 	default:
-		l, err = f.nextText()
+		err = f.nextText(l)
 	}
 	if err != nil {
-		return Line{}, err
+		*l = Line{}
+		return err
 	}
 	l.Source = f.path
 	l.Offset = f.off
 	if f.closer != nil {
 		l.File = &f.id
 	}
-	return l, nil
+	return nil
 }
 
-func (f *File) nextText() (Line, error) {
+func (f *File) nextText(l *Line) error {
 	for {
 		b, truncated, err := f.readLine(f.opt.MaxLine)
 		if err != nil {
-			return Line{}, err
+			return err
 		}
 		if len(b) == 0 && !truncated {
 			continue
 		}
-		l := f.parser.Parse(string(b))
+		f.parser.parse(l, string(b))
 		l.Truncated = truncated
-		return l, nil
+		return nil
 	}
 }
 

@@ -36,7 +36,7 @@ func readAll(t *testing.T, r Reader) []Line {
 	t.Helper()
 	var lines []Line
 	for {
-		l, err := r.Next()
+		l, err := next(r)
 		if err == io.EOF {
 			return lines
 		}
@@ -332,7 +332,7 @@ func TestHostile(t *testing.T) {
 			}
 			var n int
 			for {
-				l, err := f.Next()
+				l, err := next(f)
 				if err == io.EOF {
 					break
 				}
@@ -416,7 +416,7 @@ func TestOpenErrors(t *testing.T) {
 			if err == nil {
 				defer f.Close()
 				for {
-					_, err = f.Next()
+					_, err = next(f)
 					if err != nil {
 						break
 					}
@@ -431,7 +431,7 @@ func TestOpenErrors(t *testing.T) {
 				if n < tt.minRead {
 					t.Errorf("read %d lines before the error, want at least %d", n, tt.minRead)
 				}
-				if _, err := f.Next(); err != io.EOF {
+				if _, err := next(f); err != io.EOF {
 					t.Errorf("Next after the error: %v, want io.EOF", err)
 				}
 			} else if !tt.atOpen {
@@ -474,7 +474,7 @@ func FuzzRead(f *testing.F) {
 			if n > 1e6 { // compressed input may hold more lines than bytes, but not this many
 				t.Fatalf("no end after %d Lines", n)
 			}
-			l, err := r.Next()
+			l, err := next(r)
 			if err != nil {
 				break
 			}
@@ -484,4 +484,11 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// next is r.Next into a new Line.
+func next(r Reader) (Line, error) {
+	var l Line
+	err := r.Next(&l)
+	return l, err
 }

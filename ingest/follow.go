@@ -251,9 +251,16 @@ func (f *Follower) rotated() error {
 	return nil
 }
 
-// Next waits for the next line. It returns io.EOF once Close was called,
-// and an error naming the path when the file cannot be read.
-func (f *Follower) Next() (Line, error) {
+// Next waits for the next line and reads it into l. It returns io.EOF
+// once Close was called, and an error naming the path when the file cannot
+// be read.
+func (f *Follower) Next(l *Line) error {
+	var err error
+	*l, err = f.next()
+	return err
+}
+
+func (f *Follower) next() (Line, error) {
 	for {
 		select {
 		case <-f.done:
@@ -406,7 +413,8 @@ func (f *Follower) nextDrained() (Line, bool, error) {
 		}
 		f.rd, f.rdID = rd, rd.ID()
 	}
-	l, err := f.rd.Next()
+	var l Line
+	err := f.rd.Next(&l)
 	if err == io.EOF {
 		f.rd.Close()
 		f.rd = nil

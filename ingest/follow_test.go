@@ -21,7 +21,7 @@ func nextWithin(t *testing.T, f *Follower) Line {
 	}
 	c := make(chan result, 1)
 	go func() {
-		l, err := f.Next()
+		l, err := next(f)
 		c <- result{l, err}
 	}()
 	select {
@@ -103,7 +103,7 @@ func TestFollow(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Next(); err != io.EOF {
+	if _, err := next(f); err != io.EOF {
 		t.Fatalf("Next after Close: %v, want io.EOF", err)
 	}
 	appendFile(t, path, "Jun  1 12:00:05 vm sshd[2]: six\n")
@@ -181,7 +181,7 @@ func TestFollowCloseUnblocks(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.Next()
+		_, err := next(f)
 		done <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
@@ -271,7 +271,8 @@ func TestFollowRotationStress(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		for {
-			l, err := f.Next()
+			var l Line
+			err := f.Next(&l)
 			if err != nil {
 				errc <- err
 				return

@@ -91,7 +91,7 @@ func TestRsyslogFollowIntegration(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		for {
-			l, err := f.Next()
+			l, err := next(f)
 			if err != nil {
 				errc <- err
 				return
@@ -201,14 +201,14 @@ func TestFollowOffsetsIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	next := make(chan ingest.Line, 1)
+	fourth := make(chan ingest.Line, 1)
 	go func() {
-		if l, err := f.Next(); err == nil {
-			next <- l
+		if l, err := next(f); err == nil {
+			fourth <- l
 		}
 	}()
 	select {
-	case l := <-next:
+	case l := <-fourth:
 		if l.Message != sent[3] {
 			t.Errorf("resumed at %q, want %q", l.Message, sent[3])
 		}
@@ -228,7 +228,7 @@ func readAll(t *testing.T, path string) []ingest.Line {
 	defer f.Close()
 	var out []ingest.Line
 	for {
-		l, err := f.Next()
+		l, err := next(f)
 		if errors.Is(err, io.EOF) {
 			return out
 		}
@@ -263,4 +263,11 @@ func shortHostname(t *testing.T) string {
 	}
 	h, _, _ = strings.Cut(h, ".")
 	return h
+}
+
+// next is r.Next into a new Line.
+func next(r ingest.Reader) (ingest.Line, error) {
+	var l ingest.Line
+	err := r.Next(&l)
+	return l, err
 }

@@ -122,11 +122,12 @@ func OpenJournal(opt JournalOptions) (*Journal, error) {
 	return j, nil
 }
 
-// Next returns the next entry. See OpenJournal.
-func (j *Journal) Next() (Line, error) {
+// Next reads the next entry into l. See OpenJournal.
+func (j *Journal) Next(l *Line) error {
 	for len(j.batch) == 0 {
 		if j.err != nil {
-			return Line{}, j.err
+			*l = Line{}
+			return j.err
 		}
 		select {
 		case b, ok := <-j.lines:
@@ -134,18 +135,20 @@ func (j *Journal) Next() (Line, error) {
 				j.err = io.EOF
 				if err := <-j.errc; err != nil {
 					j.err = io.EOF
-					return Line{}, err
+					*l = Line{}
+					return err
 				}
 				continue
 			}
 			j.batch = b
 		case <-j.done:
-			return Line{}, io.EOF
+			*l = Line{}
+			return io.EOF
 		}
 	}
-	l := j.batch[0]
+	*l = j.batch[0]
 	j.batch = j.batch[1:]
-	return l, nil
+	return nil
 }
 
 // Close ends a pending Follow wait and frees the journal. It is safe to

@@ -116,7 +116,7 @@ func TestJournalIntegration(t *testing.T) {
 	}
 	fourth := msgs("fourth", 1)
 	mustLog(t, "sshd", fourth...)
-	if l, err := atEnd.Next(); err != nil || l.Message != fourth[0] {
+	if l, err := next(atEnd); err != nil || l.Message != fourth[0] {
 		t.Errorf("AtEnd: first entry %q, %v; want %q", l.Message, err, fourth[0])
 	}
 	atEnd.Close()
@@ -131,7 +131,7 @@ func TestJournalIntegration(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		for {
-			l, err := j.Next()
+			l, err := next(j)
 			if err != nil {
 				errc <- err
 				return
@@ -179,7 +179,7 @@ func readJournal(t *testing.T, opt ingest.JournalOptions, n int) []ingest.Line {
 	defer j.Close()
 	var out []ingest.Line
 	for n < 0 || len(out) < n {
-		l, err := j.Next()
+		l, err := next(j)
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -76,7 +76,9 @@ type Line struct {
 	Truncated bool
 }
 
-// Reader yields Lines one at a time. Next returns io.EOF at the end of input.
+// Reader yields Lines one at a time. Next reads the next one into l (all
+// of l is overwritten) and returns io.EOF at the end of input. Filling the
+// caller's Line rather than returning one spares a copy of it per line.
 type Reader interface {
-	Next() (Line, error)
+	Next(l *Line) error
 }

@@ -36,6 +36,11 @@ type Parser struct {
 	// timestamp, since time.Date dominates the cost of a line otherwise.
 	minKey  int64
 	minTime time.Time
+	// stamp is the text of the last BSD timestamp parsed ("Jan  5
+	// 00:00:01") and stampTime its time: a busy log repeats a second's
+	// stamp on many lines, and the same text always gives the same time.
+	stamp     string
+	stampTime time.Time
 
 	// zoneOff/zone cache the last UTC offset seen in an RFC 3339 timestamp.
 	zoneOff int
@@ -52,31 +57,38 @@ const (
 // substrings of raw. Parse never fails: a line without a header is returned
 // with FormatUnknown.
 func (p *Parser) Parse(raw string) Line {
-	l := Line{Raw: raw, Message: raw, Prec: -1}
+	var l Line
+	p.parse(&l, raw)
+	return l
+}
+
+// parse is Parse into l, all of which it overwrites.
+func (p *Parser) parse(l *Line, raw string) {
+	*l = Line{Raw: raw, Message: raw, Prec: -1}
 	i := 0
 	if len(raw) > 0 && raw[0] == '<' {
 		if i = priEnd(raw); i == 0 {
-			return l
+			return
 		}
 	}
 	var ok bool
 	switch {
 	case i > 0 && len(raw) > i+1 && raw[i] == '1' && raw[i+1] == ' ':
-		ok = p.rfc5424(&l, i+2)
+		ok = p.rfc5424(l, i+2)
 	case len(raw) >= i+15 && month(raw[i:]) > 0:
-		ok = p.bsd(&l, i)
+		ok = p.bsd(l, i)
 	case len(raw) >= i+20 && raw[i+4] == '-' && isDigit(raw[i]):
-		ok = p.rfc3339(&l, i)
+		ok = p.rfc3339(l, i)
 	case i == 0:
-		ok = bare(&l)
+		ok = bare(l)
 	}
 	if !ok {
-		return Line{Raw: raw, Message: raw, Prec: -1}
+		*l = Line{Raw: raw, Message: raw, Prec: -1}
+		return
 	}
 	if l.Program != "" && len(l.Message) > len(repeatPrefix) && l.Message[0] == 'm' {
-		repeated(&l)
+		repeated(l)
 	}
-	return l
 }
 
 const repeatPrefix = "message repeated "
@@ -124,6 +136,9 @@ func priEnd(s string) int {
 // bsd parses "Mmm dd HH:MM:SS " at i and the rest of the header.
 func (p *Parser) bsd(l *Line, i int) bool {
 	s := l.Raw
+	if n := len(p.stamp); n > 0 && len(s) >= i+n && s[i:i+n] == p.stamp {
+		return p.bsdHeader(l, i+n, p.stampTime)
+	}
 	mon := month(s[i:])
 	j := i + 3
 	if s[j] != ' ' {
@@ -149,10 +164,19 @@ func (p *Parser) bsd(l *Line, i int) bool {
 		return false
 	}
 	j += 9
+	t := p.bsdTime(mon, day, h, m, sec)
+	p.stamp, p.stampTime = s[i:j], t
+	return p.bsdHeader(l, j, t)
+}
+
+// bsdHeader parses the rest of a BSD header after its timestamp, which
+// ends at j and reads t.
+func (p *Parser) bsdHeader(l *Line, j int, t time.Time) bool {
+	s := l.Raw
 	if j < len(s) && s[j] != ' ' {
 		return false
 	}
-	l.Time = p.bsdTime(mon, day, h, m, sec)
+	l.Time = t
 	l.Prec = 0
 	l.Format = FormatBSD
 	hostTag(l, skipPriority(s, j+1))

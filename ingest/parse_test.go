@@ -264,6 +264,40 @@ func TestParseZeroRef(t *testing.T) {
 	}
 }
 
+// A Parser remembers the last BSD timestamp's text: lines that start with
+// it (or with a longer or cut version of it) parse as a fresh Parser
+// parses them.
+func TestParseSameStamp(t *testing.T) {
+	ref := ts(t, "2023-06-10T00:00:00Z")
+	lines := []string{
+		"Jun  1 12:00:00 vm sshd[1]: x",
+		"Jun  1 12:00:00 vm sshd[2]: y",
+		"Jun  1 12:00:00x vm sshd[1]: x",
+		"Jun  1 12:00:00",
+		"Jun  1 12:00:0",
+		"Jun  1 12:00:00  vm sshd[3]: two spaces",
+		"Jun  1 12:00:001 vm sshd[1]: x",
+		"Jun 1 12:00:00 vm sshd[1]: one-digit day",
+		"Jun 1 12:00:00 vm sshd[1]: again",
+		"Jun  1 12:00:01 vm sshd[1]: next second",
+		"Jun  1 12:00:00 vm sshd[1]: back",
+		"Feb 29 12:00:00 vm sshd[1]: leap",
+		"Feb 29 12:00:00 vm sshd[1]: leap again",
+	}
+	p := Parser{Ref: ref, Loc: time.UTC}
+	for _, raw := range append(lines, lines...) {
+		fresh := Parser{Ref: ref, Loc: time.UTC}
+		got, want := p.Parse(raw), fresh.Parse(raw)
+		if !got.Time.Equal(want.Time) || got.Time.Location() != want.Time.Location() {
+			t.Errorf("%q: Time %v, fresh %v", raw, got.Time, want.Time)
+		}
+		got.Time, want.Time = time.Time{}, time.Time{}
+		if got != want {
+			t.Errorf("%q:\n got %+v\nfresh %+v", raw, got, want)
+		}
+	}
+}
+
 // TestParseAllocs checks that Parse does not allocate: Host, Program and
 // Message are slices of Raw.
 func TestParseAllocs(t *testing.T) {

@@ -101,7 +101,7 @@ func (p *Pipeline) readMatched(ctx context.Context, src Source, pos Position, fr
 		var err error
 		for b.n < batchLines {
 			l := &b.lines[b.n]
-			if *l, err = src.Next(); err != nil {
+			if err = src.Next(l); err != nil {
 				break
 			}
 			if l.Program == "" && p.cfg.Program != "" {

@@ -25,10 +25,11 @@ import (
 	"github.com/sshwhy/sshwhy/rules"
 )
 
-// Source yields log lines; Next returns io.EOF at the end of a finite
-// input. ingest.File and ingest.Journal are Sources.
+// Source yields log lines: Next reads the next one into l and returns
+// io.EOF at the end of a finite input. ingest.File and ingest.Journal are
+// Sources.
 type Source interface {
-	Next() (ingest.Line, error)
+	Next(l *ingest.Line) error
 	Close() error
 }
 
@@ -185,8 +186,7 @@ func (p *Pipeline) Drain(ctx context.Context, src Source, pos Position) error {
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var err error
-		*l, err = src.Next()
+		err := src.Next(l)
 		if err == io.EOF {
 			return nil
 		}

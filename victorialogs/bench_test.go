@@ -57,8 +57,9 @@ func generate(tb testing.TB, cfg loggen.Config, emit func(*classify.Event)) clas
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var l ingest.Line
 	for {
-		l, err := f.Next()
+		err := f.Next(&l)
 		if err == io.EOF {
 			break
 		}

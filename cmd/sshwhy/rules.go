@@ -117,7 +117,8 @@ func testRules(w io.Writer, r ingest.Reader, rs *rules.Set, all bool) (int, erro
 	var m rules.Match
 	var n, matched, unmatched int
 	for {
-		l, err := r.Next()
+		var l ingest.Line
+		err := r.Next(&l)
 		if err == io.EOF {
 			break
 		}
