@@ -1,8 +1,9 @@
 package classify
 
 import (
+	"encoding/binary"
 	"encoding/hex"
-	"hash/fnv"
+	"math/bits"
 	"strconv"
 	"time"
 
@@ -49,18 +50,46 @@ type Event struct {
 
 // EventID is the deterministic id of a connection: the same input always
 // gives the same id, so re-indexing adds nothing. It hashes host, pid,
-// source port and start time (the fields that identify one connection).
+// source port and start time (the fields that identify one connection):
+// the first 10 bytes of FNV-1a 128 of "host\x00pid\x00port\x00unixnano",
+// in hex. It runs once per event, so the hash is computed in place rather
+// than through hash/fnv's interface (which moved its input to the heap).
 func EventID(host string, pid, srcPort int, start time.Time) string {
-	b := make([]byte, 0, 96)
-	b = append(b, host...)
-	b = append(b, 0)
-	b = strconv.AppendInt(b, int64(pid), 10)
-	b = append(b, 0)
-	b = strconv.AppendInt(b, int64(srcPort), 10)
-	b = append(b, 0)
-	b = strconv.AppendInt(b, start.UnixNano(), 10)
-	h := fnv.New128a()
-	h.Write(b)
+	h := fnv128a{hi: 0x6c62272e07bb0142, lo: 0x62b821756295c58d}
+	var num [24]byte
+	h.write(host)
+	h.byte(0)
+	h.writeBytes(strconv.AppendInt(num[:0], int64(pid), 10))
+	h.byte(0)
+	h.writeBytes(strconv.AppendInt(num[:0], int64(srcPort), 10))
+	h.byte(0)
+	h.writeBytes(strconv.AppendInt(num[:0], start.UnixNano(), 10))
 	var sum [16]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:10])
+	binary.BigEndian.PutUint64(sum[:8], h.hi)
+	binary.BigEndian.PutUint64(sum[8:], h.lo)
+	var id [20]byte
+	hex.Encode(id[:], sum[:10])
+	return string(id[:])
+}
+
+// fnv128a is the FNV-1a 128-bit hash state (hi, lo): per byte, xor it in,
+// then multiply by the prime 2^88 + 0x13b modulo 2^128.
+type fnv128a struct{ hi, lo uint64 }
+
+func (h *fnv128a) byte(c byte) {
+	h.lo ^= uint64(c)
+	hi, lo := bits.Mul64(0x13b, h.lo)
+	h.hi, h.lo = hi+h.lo<<24+0x13b*h.hi, lo
+}
+
+func (h *fnv128a) write(s string) {
+	for i := 0; i < len(s); i++ {
+		h.byte(s[i])
+	}
+}
+
+func (h *fnv128a) writeBytes(b []byte) {
+	for _, c := range b {
+		h.byte(c)
+	}
 }

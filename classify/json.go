@@ -109,15 +109,21 @@ func AppendJSON(b []byte, ev *Event) []byte {
 }
 
 // An Encoder appends events as AppendJSON does, remembering the text of
-// the last second it wrote: an event's start and end, and the next
-// event's, mostly fall in the same second or close. The zero Encoder is
+// the last minute it wrote: an event's start and end, and the next
+// event's, mostly fall in the same minute, and within one (in one zone at
+// one UTC offset) only the seconds' digits change. The zero Encoder is
 // ready to use; it is not safe for concurrent use.
 type Encoder struct {
-	loc  *time.Location
-	sec  int64 // Unix time of text, in loc
-	text []byte
-	buf  [40]byte // text's storage
+	loc   *time.Location
+	min   int64 // Unix time of text's minute (seconds / 60)
+	off   int   // UTC offset of text, in seconds
+	plain bool  // text is "2006-01-02T15:04:05" and a zone: its seconds can be rewritten
+	text  []byte
+	buf   [40]byte // text's storage
 }
+
+// dateTime is the length of text without its zone: "2006-01-02T15:04:05".
+const dateTime = len("2006-01-02T15:04:05")
 
 // appendTime appends t as a JSON string (null when zero), as the
 // package's appendTime does.
@@ -126,23 +132,34 @@ func (e *Encoder) appendTime(b []byte, t time.Time, prec int8) []byte {
 		return append(b, "null"...)
 	}
 	sec, loc := t.Unix(), t.Location()
-	if sec != e.sec || loc != e.loc || e.text == nil {
-		e.text = AppendTime(e.buf[:0], t.Truncate(time.Second), 0)
-		e.sec, e.loc = sec, loc
+	min, s := sec/60, sec%60
+	if s < 0 {
+		min, s = min-1, s+60
 	}
+	off := 0
+	if loc != time.UTC {
+		_, off = t.Zone()
+	}
+	if min != e.min || loc != e.loc || off != e.off || e.text == nil {
+		e.text = AppendTime(e.buf[:0], t.Truncate(time.Second), 0)
+		e.min, e.loc, e.off = min, loc, off
+		// Years beyond 0-9999 and offsets of seconds have another shape.
+		e.plain = off%60 == 0 && len(e.text) > dateTime && e.text[4] == '-' && e.text[10] == 'T' &&
+			(e.text[dateTime] == 'Z' || e.text[dateTime] == '+' || e.text[dateTime] == '-')
+	}
+	if !e.plain {
+		b = append(b, '"')
+		b = AppendTime(b, t, max(prec, 0))
+		return append(b, '"')
+	}
+	e.text[dateTime-2], e.text[dateTime-1] = byte('0'+s/10), byte('0'+s%10)
 	b = append(b, '"')
-	// text is "2006-01-02T15:04:05" and the zone; the fraction goes in
-	// between. Years beyond 0-9999 have another shape.
-	const dateTime = len("2006-01-02T15:04:05")
-	switch {
-	case prec <= 0:
+	if prec <= 0 {
 		b = append(b, e.text...)
-	case len(e.text) > dateTime && e.text[4] == '-' && e.text[10] == 'T' && (e.text[dateTime] == 'Z' || e.text[dateTime] == '+' || e.text[dateTime] == '-'):
+	} else {
 		b = append(b, e.text[:dateTime]...)
 		b = appendFraction(b, t, prec)
 		b = append(b, e.text[dateTime:]...)
-	default:
-		b = AppendTime(b, t, prec)
 	}
 	return append(b, '"')
 }
@@ -317,11 +334,16 @@ func load8(s string, i int) uint64 {
 // a zero byte" trick) sets the high bit of the lowest matching byte, so no
 // match is missed; a borrow may also flag a later byte that does not
 // match, which only sends the word through the byte-by-byte loop.
-func notPlain8(w uint64) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	below := (w - 0x20*ones) & highs // a byte < 0x20 borrows
-	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
-	return w&highs | below | zero(w^('"'*ones)) | zero(w^('\\'*ones))
+func notPlain8(w uint64) uint64 { return notPlain8Bits(w) & 0x8080808080808080 }
+
+// notPlain8Bits is notPlain8 before its mask of each byte's high bit,
+// so that two words share one mask: a byte's high bit is set when it is
+// 0x80 or above (w), below 0x20 (it borrows in w - 0x20...), or zero after
+// xor with '"' or '\\' ((x - 1) &^ x).
+func notPlain8Bits(w uint64) uint64 {
+	const ones = 0x0101010101010101
+	q, bs := w^('"'*ones), w^('\\'*ones)
+	return w | (w - 0x20*ones) | (q-ones)&^q | (bs-ones)&^bs
 }
 
 // plainJSON[c] is true for the bytes a JSON string holds as they are.
@@ -337,11 +359,16 @@ var plainJSON = func() (t [256]bool) {
 // (about a tenth of classify's time went to this loop).
 func plainPrefix(s string) int {
 	i := 0
-	for i+16 <= len(s) && notPlain8(load8(s, i))|notPlain8(load8(s, i+8)) == 0 {
+	for i+16 <= len(s) && (notPlain8Bits(load8(s, i))|notPlain8Bits(load8(s, i+8)))&0x8080808080808080 == 0 {
 		i += 16
 	}
 	for i+8 <= len(s) && notPlain8(load8(s, i)) == 0 {
 		i += 8
+	}
+	// Fewer than 8 bytes left, all before them plain: the last 8 bytes
+	// (overlapping) answer for them at once.
+	if i+8 > len(s) && len(s) >= 8 && notPlain8(load8(s, len(s)-8)) == 0 {
+		return len(s)
 	}
 	for i < len(s) && plainJSON[s[i]] {
 		i++

@@ -127,7 +127,7 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 // An Encoder writes the times appendTime writes, whatever it wrote before:
-// runs of times in the same second, in other zones, other precisions, and
+// runs of times in the same second and minute, in other zones, other precisions, and
 // years beyond 0-9999.
 func TestEncoderTime(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
@@ -145,6 +145,8 @@ func TestEncoderTime(t *testing.T) {
 			tm = time.Unix(r.Int64N(1<<40)-1<<39, r.Int64N(1e9)) // any year
 		case 1:
 			tm = time.Time{}
+		case 2:
+			tm = base.Add(time.Duration(r.Int64N(300e9))) // minutes around it
 		default:
 			tm = base.Add(time.Duration(r.Int64N(4e9)))
 		}
