@@ -158,25 +158,21 @@ func compilePattern(src string) (*pattern, error) {
 	return p, nil
 }
 
-func inClass(c class, b byte) bool { return classTable[b]&(1<<c) != 0 }
+func inClass(c class, b byte) bool { return classTable[c][b] }
 
-// classTable[b] has bit c set when b is in class c.
-var classTable = func() (t [256]uint8) {
-	for i := range t {
+// numClasses is the number of classes.
+const numClasses = classRemote + 1
+
+// classTable[c][b] is true when b is in class c (one load per byte of a
+// field, the inner loop of matching).
+var classTable = func() (t [numClasses][256]bool) {
+	for i := range 256 {
 		b := byte(i)
-		t[i] = 1<<classText | 1<<classRemote
-		if b > ' ' && b != ',' && b != '[' && b != ']' && b != '\'' && b != '"' && b < 0x7f {
-			t[i] |= 1 << classAddr
-		}
-		if b >= '0' && b <= '9' {
-			t[i] |= 1 << classNum
-		}
-		if b > ' ' && b < 0x7f {
-			t[i] |= 1 << classWord
-		}
-		if b == ' ' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '-' {
-			t[i] |= 1 << classPhrase
-		}
+		t[classText][i], t[classRemote][i] = true, true
+		t[classAddr][i] = b > ' ' && b != ',' && b != '[' && b != ']' && b != '\'' && b != '"' && b < 0x7f
+		t[classNum][i] = b >= '0' && b <= '9'
+		t[classWord][i] = b > ' ' && b < 0x7f
+		t[classPhrase][i] = b == ' ' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '-'
 	}
 	return t
 }()
@@ -223,8 +219,8 @@ func (p *pattern) matchFrom(msg string, pos, k int, f *Fields) bool {
 	default:
 		// The longest run of the class first; shorter runs only when the
 		// following text could start inside the run (e.g. "{ip}:" with IPv6).
-		end := pos
-		for end < len(msg) && inClass(seg.class, msg[end]) {
+		end, in := pos, &classTable[seg.class]
+		for end < len(msg) && in[msg[end]] {
 			end++
 		}
 		for ; end > pos; end-- {
