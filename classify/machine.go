@@ -195,12 +195,14 @@ func (c *conn) otherPIDs() []int {
 	if c.child == 0 && c.x == nil {
 		return nil
 	}
-	return c.allPIDs()[1:]
+	return c.allPIDs(nil)[1:]
 }
 
-// allPIDs is the connection's pids: its own first, then the children's.
-func (c *conn) allPIDs() []int {
-	out := []int{c.pid}
+// allPIDs appends the connection's pids to out: its own first, then the
+// children's. A caller passes a small array's slice, so that the hot paths
+// (forget, promote) allocate nothing.
+func (c *conn) allPIDs(out []int) []int {
+	out = append(out, c.pid)
 	if c.child != 0 {
 		out = append(out, int(c.child))
 	}
@@ -554,7 +556,8 @@ func (m *Machine) authenticate(c *conn) {
 		return
 	}
 	h := c.h.id
-	for _, pid := range c.allPIDs() {
+	var buf [4]int
+	for _, pid := range c.allPIDs(buf[:0]) {
 		m.byPID.promote(newPIDKey(h, int32(pid), false), c)
 	}
 	if c.port >= 0 {
@@ -830,7 +833,8 @@ func (m *Machine) expireDead(h *hostState) {
 }
 
 func (m *Machine) forget(c *conn) {
-	for _, pid := range c.allPIDs() {
+	var buf [4]int
+	for _, pid := range c.allPIDs(buf[:0]) {
 		k := newPIDKey(c.h.id, int32(pid), c.client)
 		m.byPID.drop(k, c)
 	}

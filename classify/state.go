@@ -199,7 +199,7 @@ func (m *Machine) Restore(st State) {
 	// the open one, else to the one that ended last: register in that
 	// order.
 	register := func(c *conn) {
-		for _, pid := range c.allPIDs() {
+		for _, pid := range c.allPIDs(nil) {
 			m.byPID.set(newPIDKey(c.h.id, int32(pid), c.client), c)
 		}
 		if c.port >= 0 {

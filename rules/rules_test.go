@@ -310,3 +310,19 @@ func TestLastIndex(t *testing.T) {
 		}
 	}
 }
+
+// setNum reads what strconv.Atoi reads, within its bounds.
+func TestSetNum(t *testing.T) {
+	for _, v := range []string{"", "0", "5", "65535", "65536", "+5", "-5", "-0", "+", "-", "1a", " 1", "007", "9999999999999", "99999999999999", "1_000", "0x10", "１"} {
+		want, ok := -1, false
+		if len(v) > 0 && len(v) <= 13 {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 65535 {
+				want, ok = n, true
+			}
+		}
+		got := -1
+		if gotOK := setNum(&got, v, 65535); gotOK != ok || got != want {
+			t.Errorf("setNum(%q) = %d, %v; want %d, %v", v, got, gotOK, want, ok)
+		}
+	}
+}
