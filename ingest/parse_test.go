@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"reflect"
 	"testing"
 	"time"
 	"unsafe"
@@ -342,4 +343,38 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("BSD year %d outside the Ref window", l.Time.Year())
 		}
 	})
+}
+
+// parse overwrites every field of the Line it is given: filled with junk
+// first, it comes out as a fresh Parse's.
+func TestParseOverwrites(t *testing.T) {
+	ref := ts(t, "2023-06-10T00:00:00Z")
+	for _, raw := range []string{"Jun  1 12:00:00 vm sshd[1]: x", "no header", "<38>1 2023-06-01T12:00:00.5Z vm sshd 123 - - x y", "\xff"} {
+		var junk Line
+		v := reflect.ValueOf(&junk).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString("junk")
+			case reflect.Int, reflect.Int8, reflect.Int64:
+				f.SetInt(7)
+			case reflect.Uint8:
+				f.SetUint(7)
+			case reflect.Bool:
+				f.SetBool(true)
+			case reflect.Pointer:
+				f.Set(reflect.New(f.Type().Elem()))
+			case reflect.Struct: // time.Time
+				f.Set(reflect.ValueOf(time.Unix(7, 7)))
+			default:
+				t.Fatalf("field %s of kind %s: teach this test to fill it", v.Type().Field(i).Name, f.Kind())
+			}
+		}
+		p, fresh := Parser{Ref: ref, Loc: time.UTC}, Parser{Ref: ref, Loc: time.UTC}
+		p.parse(&junk, raw)
+		if want := fresh.Parse(raw); !reflect.DeepEqual(junk, want) {
+			t.Errorf("%q:\n got %+v\nwant %+v", raw, junk, want)
+		}
+	}
 }
