@@ -207,9 +207,9 @@ func sniff(br *bufio.Reader) Format {
 	return FormatUnknown
 }
 
-// Next reads the next Line into l, or returns io.EOF at the end of the input. A read
-// error (such as corrupt gzip data) names the path and the offset; the
-// Lines before it have been returned.
+// Next reads the next Line into l, or returns io.EOF at the end of the
+// input. A read error (such as corrupt gzip data) names the path and the
+// offset; the Lines before it have been returned.
 func (f *File) Next(l *Line) error {
 	var err error
 	switch f.format {
