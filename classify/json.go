@@ -149,7 +149,7 @@ func (e *Encoder) appendTime(b []byte, t time.Time, prec int8) []byte {
 	}
 	if !e.plain {
 		b = append(b, '"')
-		b = AppendTime(b, t, max(prec, 0))
+		b = AppendTime(b, t, prec)
 		return append(b, '"')
 	}
 	e.text[dateTime-2], e.text[dateTime-1] = byte('0'+s/10), byte('0'+s%10)

@@ -127,8 +127,8 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 // An Encoder writes the times appendTime writes, whatever it wrote before:
-// runs of times in the same second and minute, in other zones, other precisions, and
-// years beyond 0-9999.
+// runs of times in the same second and minute, in other zones, other
+// precisions, and years beyond 0-9999.
 func TestEncoderTime(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
