@@ -2,6 +2,7 @@ package classify
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -109,21 +110,37 @@ func AppendJSON(b []byte, ev *Event) []byte {
 }
 
 // An Encoder appends events as AppendJSON does, remembering the text of
-// the last minute it wrote: an event's start and end, and the next
-// event's, mostly fall in the same minute, and within one (in one zone at
-// one UTC offset) only the seconds' digits change. The zero Encoder is
-// ready to use; it is not safe for concurrent use.
+// the last two minutes it wrote: an event's start and end, and the next
+// event's, mostly fall in the same minute or the one before, and within
+// one (in one zone at one UTC offset) only the seconds' digits change.
+// The zero Encoder is ready to use; it is not safe for concurrent use.
 type Encoder struct {
+	minutes [2]minuteText
+	recent  int // the index in minutes of the one used last
+}
+
+// minuteText is the text of one minute in one zone at one UTC offset.
+type minuteText struct {
 	loc   *time.Location
-	min   int64 // Unix time of text's minute (seconds / 60)
-	off   int   // UTC offset of text, in seconds
+	min   int64 // Unix time of the minute (seconds / 60)
+	off   int   // UTC offset, in seconds
 	plain bool  // text is "2006-01-02T15:04:05" and a zone: its seconds can be rewritten
-	text  []byte
-	buf   [40]byte // text's storage
+	n     int   // the length of the text in buf; 0 for none yet
+	buf   [40]byte
 }
 
 // dateTime is the length of text without its zone: "2006-01-02T15:04:05".
 const dateTime = len("2006-01-02T15:04:05")
+
+// appendSeconds appends d as strconv.AppendFloat(b, d, 'f', -1, 64) does;
+// a whole number (every duration of second-precision syslog) as an
+// integer, which is the same text in a quarter of the time.
+func appendSeconds(b []byte, d float64) []byte {
+	if d >= -1<<53 && d <= 1<<53 && d == float64(int64(d)) && (d != 0 || !math.Signbit(d)) {
+		return strconv.AppendInt(b, int64(d), 10)
+	}
+	return strconv.AppendFloat(b, d, 'f', -1, 64)
+}
 
 // appendTime appends t as a JSON string (null when zero), as the
 // package's appendTime does.
@@ -140,26 +157,34 @@ func (e *Encoder) appendTime(b []byte, t time.Time, prec int8) []byte {
 	if loc != time.UTC {
 		_, off = t.Zone()
 	}
-	if min != e.min || loc != e.loc || off != e.off || e.text == nil {
-		e.text = AppendTime(e.buf[:0], t.Truncate(time.Second), 0)
-		e.min, e.loc, e.off = min, loc, off
-		// Years beyond 0-9999 and offsets of seconds have another shape.
-		e.plain = off%60 == 0 && len(e.text) > dateTime && e.text[4] == '-' && e.text[10] == 'T' &&
-			(e.text[dateTime] == 'Z' || e.text[dateTime] == '+' || e.text[dateTime] == '-')
+	mt := &e.minutes[e.recent]
+	if mt.min != min || mt.loc != loc || mt.off != off || mt.n == 0 {
+		e.recent ^= 1
+		mt = &e.minutes[e.recent]
+		if mt.min != min || mt.loc != loc || mt.off != off || mt.n == 0 {
+			text := AppendTime(mt.buf[:0], t.Truncate(time.Second), 0)
+			mt.min, mt.loc, mt.off, mt.n = min, loc, off, len(text)
+			// Years beyond 0-9999 and offsets of seconds have another shape
+			// (and a text longer than buf would not be in it).
+			mt.plain = off%60 == 0 && len(text) > dateTime && len(text) <= len(mt.buf) &&
+				text[4] == '-' && text[10] == 'T' &&
+				(text[dateTime] == 'Z' || text[dateTime] == '+' || text[dateTime] == '-')
+		}
 	}
-	if !e.plain {
+	if !mt.plain {
 		b = append(b, '"')
 		b = AppendTime(b, t, prec)
 		return append(b, '"')
 	}
-	e.text[dateTime-2], e.text[dateTime-1] = byte('0'+s/10), byte('0'+s%10)
+	text := mt.buf[:mt.n]
+	text[dateTime-2], text[dateTime-1] = byte('0'+s/10), byte('0'+s%10)
 	b = append(b, '"')
 	if prec <= 0 {
-		b = append(b, e.text...)
+		b = append(b, text...)
 	} else {
-		b = append(b, e.text[:dateTime]...)
+		b = append(b, text[:dateTime]...)
 		b = appendFraction(b, t, prec)
-		b = append(b, e.text[dateTime:]...)
+		b = append(b, text[dateTime:]...)
 	}
 	return append(b, '"')
 }
@@ -240,7 +265,7 @@ func (e *Encoder) AppendJSON(b []byte, ev *Event) []byte {
 	}
 	if !ev.StartUnknown {
 		b = append(b, `,"duration_s":`...)
-		b = strconv.AppendFloat(b, ev.DurationS, 'f', -1, 64)
+		b = appendSeconds(b, ev.DurationS)
 	}
 	b = append(b, `,"lines":[`...)
 	for i, s := range ev.Lines {

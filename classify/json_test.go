@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +156,21 @@ func TestEncoderTime(t *testing.T) {
 		prec := int8(r.IntN(12)) - 1
 		if got, want := e.appendTime(nil, tm, prec), appendTime(nil, tm, prec); string(got) != string(want) {
 			t.Fatalf("%v prec %d: %s, want %s", tm, prec, got, want)
+		}
+	}
+}
+
+// appendSeconds is strconv.AppendFloat's 'f', -1 text for every value.
+func TestAppendSeconds(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 3, 0.5, -2.25, 1e-9, 1 << 53, 1<<53 + 2, -(1 << 53), 1 << 62,
+		1e21, -1e300, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN()}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		vals = append(vals, float64(r.Int64N(1<<40)-1<<39), r.NormFloat64()*1e6, math.Float64frombits(r.Uint64()))
+	}
+	for _, d := range vals {
+		if got, want := appendSeconds(nil, d), strconv.AppendFloat(nil, d, 'f', -1, 64); string(got) != string(want) {
+			t.Fatalf("appendSeconds(%v) = %s, want %s", d, got, want)
 		}
 	}
 }
