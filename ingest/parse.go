@@ -64,7 +64,10 @@ func (p *Parser) Parse(raw string) Line {
 
 // parse is Parse into l, all of which it overwrites.
 func (p *Parser) parse(l *Line, raw string) {
-	*l = Line{Raw: raw, Message: raw, Prec: -1}
+	// Zeroed, then set: a composite literal went through a temporary,
+	// and its copy stalled on the stores just made (a tenth of parse).
+	*l = Line{}
+	l.Raw, l.Message, l.Prec = raw, raw, -1
 	i := 0
 	if len(raw) > 0 && raw[0] == '<' {
 		if i = priEnd(raw); i == 0 {
