@@ -59,7 +59,13 @@ type hostState struct {
 	// child line without the suffix comes from a post-auth child.
 	relay bool
 	known knownClients // addresses that logged in before
+	// spare holds causes that went out with their connection's event, for
+	// the next connection whose lines say one (one allocation less per
+	// event; at most maxSpare).
+	spare []*causes
 }
+
+const maxSpare = 256
 
 // host returns the state of the host named name, made on first use.
 func (m *Machine) host(name string) *hostState {

@@ -282,9 +282,23 @@ func (c *conn) tellSaid(v said, weak bool) {
 
 func (c *conn) keep(v said, weak bool) {
 	if c.said == nil {
-		c.said = &causes{}
+		if n := len(c.h.spare); n > 0 {
+			c.said, c.h.spare = c.h.spare[n-1], c.h.spare[:n-1]
+		} else {
+			c.said = &causes{}
+		}
 	}
 	*c.said.of(weak) = v
+}
+
+// dropCauses forgets what c's lines said, keeping the storage for another
+// connection of its host.
+func (c *conn) dropCauses() {
+	if c.said != nil && len(c.h.spare) < maxSpare {
+		*c.said = causes{}
+		c.h.spare = append(c.h.spare, c.said)
+	}
+	c.said = nil
 }
 
 func (cs *causes) of(weak bool) *said {
@@ -620,7 +634,7 @@ func (m *Machine) apply(c *conn, l *ingest.Line, mt *rules.Match) {
 		c.authSeen = true
 		c.addMethod(f.Method)
 		// Failures before a successful login are not why it ended.
-		c.said = nil
+		c.dropCauses()
 		if c.ip != "" {
 			c.h.known.add(c.ip)
 		}
@@ -772,7 +786,8 @@ func (m *Machine) emitConn(c *conn, final verdict) {
 	c.fill(ev, c.lines)
 	ev.Cause, ev.Confidence, ev.Rule = final.c, conf, final.rule
 	ev.Detail = joinDetail(final.text(), c.joinNote())
-	c.lines, c.methods, c.said = nil, "", nil // out with the event; only its keys are used now
+	c.lines, c.methods = nil, "" // out with the event; only its keys are used now
+	c.dropCauses()
 	m.stats.Events++
 	m.stats.ByCause[final.c]++
 	m.emit(ev)
@@ -914,23 +929,14 @@ func (m *Machine) openEvent(c *conn) *Event {
 // fill sets ev to what c knows, with lines as its evidence: everything
 // but the verdict (cause, confidence, rule, detail) and Open.
 func (c *conn) fill(ev *Event, lines []string) {
-	*ev = Event{
-		ID:           EventID(c.h.name, c.pid, int(c.port), c.start),
-		Start:        c.start,
-		End:          c.last,
-		StartUnknown: c.startUnknown(),
-		Prec:         c.prec,
-		Host:         c.h.name,
-		Program:      c.from.program,
-		PID:          c.pid,
-		User:         c.user,
-		Phase:        cause.Preauth,
-		AuthFailures: int(c.failures),
-		AuthMethods:  c.methodList(),
-		Lines:        lines,
-		LinesDropped: int(c.dropped),
-		Source:       c.from.source,
-	}
+	// Zeroed, then set field by field: a composite literal is built in a
+	// temporary and copied.
+	*ev = Event{}
+	ev.ID = EventID(c.h.name, c.pid, int(c.port), c.start)
+	ev.Start, ev.End, ev.StartUnknown, ev.Prec = c.start, c.last, c.startUnknown(), c.prec
+	ev.Host, ev.Program, ev.PID, ev.User = c.h.name, c.from.program, c.pid, c.user
+	ev.Phase, ev.AuthFailures, ev.AuthMethods = cause.Preauth, int(c.failures), c.methodList()
+	ev.Lines, ev.LinesDropped, ev.Source = lines, int(c.dropped), c.from.source
 	c.fillAddr(ev)
 	if c.authed {
 		ev.Phase = cause.Postauth
@@ -959,9 +965,9 @@ func (c *conn) addLine(raw string, max int) {
 	if n := len(c.lines); n < max {
 		switch {
 		case c.lines == nil:
-			// Most connections (bots') end within 4 lines; an
+			// Most connections (bots') end within 6 lines; an
 			// authenticated session's lines are trimmed (authenticate).
-			c.lines = make([]string, 0, min(4, max))
+			c.lines = make([]string, 0, min(6, max))
 		case n == cap(c.lines) && n < 8:
 			l := make([]string, n, min(8, max)) // then within 8
 			copy(l, c.lines)
