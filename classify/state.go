@@ -144,10 +144,11 @@ func (m *Machine) State() State {
 // Restore replaces the Machine's state with st (from State, possibly of
 // another process).
 func (m *Machine) Restore(st State) {
-	m.stats = st.Stats
-	if m.stats.ByCause == nil {
-		m.stats.ByCause = map[cause.Cause]int64{}
+	m.stats, m.byCause = st.Stats, nil
+	for _, c := range slices.Sorted(maps.Keys(st.Stats.ByCause)) {
+		m.byCause = append(m.byCause, causeCount{c, st.Stats.ByCause[c]})
 	}
+	m.stats.ByCause = nil
 	m.byPID = newConnIndex[pidKey]()
 	m.byAddr = newAddrIndex()
 	m.live = connList{}

@@ -110,7 +110,10 @@ type Fields struct {
 }
 
 func (f *Fields) reset() {
-	*f = Fields{Port: -1, PID: -1, Code: -1, LPort: -1, Num: -1}
+	// Zeroed, then set: a composite literal is built in a temporary and
+	// copied.
+	*f = Fields{}
+	f.Port, f.PID, f.Code, f.LPort, f.Num = -1, -1, -1, -1, -1
 }
 
 func compilePattern(src string) (*pattern, error) {
