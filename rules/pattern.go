@@ -24,6 +24,7 @@ import (
 type pattern struct {
 	src    string
 	prefix string    // literal text before the first field
+	suffix string    // literal text after the last field: a quick test before matching
 	parts  []segment // each field with the literal that follows it
 }
 
@@ -157,6 +158,7 @@ func compilePattern(src string) (*pattern, error) {
 		}
 		p.parts = append(p.parts, segment{field: spec.id, class: spec.class, literal: lit, key: keyByte(lit)})
 	}
+	p.suffix = p.parts[len(p.parts)-1].literal
 	return p, nil
 }
 
@@ -181,7 +183,7 @@ var classTable = func() (t [numClasses][256]bool) {
 
 // match reports whether msg matches the whole pattern, filling f.
 func (p *pattern) match(msg string, f *Fields) bool {
-	if !strings.HasPrefix(msg, p.prefix) {
+	if !strings.HasPrefix(msg, p.prefix) || p.suffix != "" && !strings.HasSuffix(msg, p.suffix) {
 		return false
 	}
 	f.reset()

@@ -326,3 +326,40 @@ func TestSetNum(t *testing.T) {
 		}
 	}
 }
+
+// The suffix test before matching changes no result: every pattern against
+// every example (and each cut short, and with junk after it) matches as it
+// does without the test.
+func TestSuffixTest(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, r := range s.Rules {
+		for _, ex := range r.Examples {
+			var m Match
+			body, _ := splitMessage(ex, &m)
+			msgs = append(msgs, body, body[:len(body)/2], body[:max(len(body)-1, 0)], body+" x", body+"]")
+		}
+	}
+	tested := 0
+	for _, r := range s.Rules {
+		p := r.pat
+		for _, msg := range msgs {
+			var got, want Fields
+			g := p.match(msg, &got)
+			want.reset()
+			w := strings.HasPrefix(msg, p.prefix) && p.matchFrom(msg, len(p.prefix), 0, &want)
+			if g != w || g && got != want {
+				t.Fatalf("%s: %q: match %v %+v, without the suffix test %v %+v", r.ID, msg, g, got, w, want)
+			}
+			if p.suffix != "" && !strings.HasSuffix(msg, p.suffix) {
+				tested++
+			}
+		}
+	}
+	if tested == 0 {
+		t.Fatal("no message was turned away by the suffix test")
+	}
+}
