@@ -94,43 +94,60 @@ func newAddrIndex() addrIndex {
 	return addrIndex{v4: newConnIndex[uint64](), rest: newConnIndex[addrKey]()}
 }
 
-// word returns the one-word key of host, port and the canonical address
-// ip, or false when they do not fit one.
-func (addrIndex) word(host uint32, port int32, ip string) (uint64, bool) {
-	if host >= 1<<16 || port < 0 || port > 0xffff {
-		return 0, false
+// An addrRef is where a host, port and canonical address are in an
+// addrIndex: one word for an IPv4 peer of one of the first 65,536 hosts
+// (nearly every key), the three fields otherwise. A connection's lookup
+// makes it once for both its search and its insertion.
+type addrRef struct {
+	word   uint64
+	isWord bool
+	key    addrKey
+}
+
+func (addrIndex) ref(host uint32, port int32, ip string) addrRef {
+	if host < 1<<16 && port >= 0 && port <= 0xffff {
+		if a, ok := parseIPv4(ip); ok {
+			return addrRef{word: uint64(host)<<48 | uint64(port)<<32 | uint64(a), isWord: true}
+		}
 	}
-	a, ok := parseIPv4(ip)
-	return uint64(host)<<48 | uint64(port)<<32 | uint64(a), ok
+	return addrRef{key: addrKey{host, port, ip}}
+}
+
+func (x *addrIndex) find(r addrRef) *conn {
+	if r.isWord {
+		return x.v4.get(r.word)
+	}
+	return x.rest.get(r.key)
+}
+
+func (x *addrIndex) put(r addrRef, c *conn) {
+	if r.isWord {
+		x.v4.set(r.word, c)
+		return
+	}
+	x.rest.set(r.key, c)
 }
 
 func (x *addrIndex) get(host uint32, port int32, ip string) *conn {
-	if w, ok := x.word(host, port, ip); ok {
-		return x.v4.get(w)
-	}
-	return x.rest.get(addrKey{host, port, ip})
+	return x.find(x.ref(host, port, ip))
 }
 
 func (x *addrIndex) set(host uint32, port int32, ip string, c *conn) {
-	if w, ok := x.word(host, port, ip); ok {
-		x.v4.set(w, c)
-		return
-	}
-	x.rest.set(addrKey{host, port, ip}, c)
+	x.put(x.ref(host, port, ip), c)
 }
 
 func (x *addrIndex) drop(c *conn) {
-	if w, ok := x.word(c.h.id, c.port, c.ip); ok {
-		x.v4.drop(w, c)
-		return
+	if r := x.ref(c.h.id, c.port, c.ip); r.isWord {
+		x.v4.drop(r.word, c)
+	} else {
+		x.rest.drop(r.key, c)
 	}
-	x.rest.drop(addrKey{c.h.id, c.port, c.ip}, c)
 }
 
 func (x *addrIndex) promote(c *conn) {
-	if w, ok := x.word(c.h.id, c.port, c.ip); ok {
-		x.v4.promote(w, c)
-		return
+	if r := x.ref(c.h.id, c.port, c.ip); r.isWord {
+		x.v4.promote(r.word, c)
+	} else {
+		x.rest.promote(r.key, c)
 	}
-	x.rest.promote(addrKey{c.h.id, c.port, c.ip}, c)
 }

@@ -524,8 +524,12 @@ func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 			c = nil
 		}
 	}
+	var ref addrRef
+	if hasAddr && (c == nil || c.port < 0) {
+		ref = m.byAddr.ref(h.id, int32(f.Port), ip)
+	}
 	if c == nil && hasAddr {
-		if c2 := m.byAddr.get(h.id, int32(f.Port), ip); c2 != nil {
+		if c2 := m.byAddr.find(ref); c2 != nil {
 			if c2.ended {
 				if l.Time.Sub(c2.last) <= m.opt.Linger && !opens {
 					return nil
@@ -547,7 +551,7 @@ func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 	if hasAddr && c.port < 0 {
 		c.setIP(f.IP, ip, ipOK)
 		c.port = int32(f.Port)
-		m.byAddr.set(h.id, int32(f.Port), ip, c)
+		m.byAddr.put(ref, c)
 	}
 	return c
 }
