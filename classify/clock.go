@@ -152,6 +152,7 @@ func (m *Machine) due(h *hostState) []*conn {
 		c := e.c
 		if !hasDeadline(c) {
 			c.watched = false
+			m.recycle(c)
 			continue
 		}
 		if at := m.deadline(c); at.Before(now) {

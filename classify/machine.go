@@ -98,6 +98,7 @@ type Machine struct {
 	lastOrigin *origin
 	byID       map[string]*rules.Rule // rules by id, built by Restore
 	event      Event                  // the one emit gets with Options.ReuseEvents
+	spare      []*conn                // forgotten connections, zeroed, for newConn (recycle)
 }
 
 // Map keys are small (an open connection holds one of each): hosts are
@@ -144,9 +145,10 @@ type conn struct {
 	// orphan marks the lines of a post-auth process whose session is not
 	// known yet; ended, it waits in hostState.held for the session's PAM
 	// line instead of becoming an event (join.go).
-	orphan  bool
-	listed  bool // in Machine.live
-	watched bool // on Machine.deadlines
+	orphan    bool
+	listed    bool // in Machine.live
+	watched   bool // on Machine.deadlines
+	forgotten bool // out of the indexes for good: recycled once unwatched
 }
 
 // connExtra holds what few connections need: an address that is none (or
@@ -559,8 +561,9 @@ func (m *Machine) lookup(h *hostState, l *ingest.Line, mt *rules.Match) *conn {
 // newConn starts following the connection of l's pid on h.
 func (m *Machine) newConn(h *hostState, l *ingest.Line) *conn {
 	client := isClient(l.Program)
-	c := &conn{h: h, from: m.origin(l.Program, l.Source), pid: l.PID, client: client,
-		port: -1, start: l.Time, prec: l.Prec}
+	c := m.spareConn()
+	c.h, c.from, c.pid, c.client = h, m.origin(l.Program, l.Source), l.PID, client
+	c.port, c.start, c.prec = -1, l.Time, l.Prec
 	m.byPID.set(newPIDKey(h.id, int32(l.PID), client), c)
 	m.live.pushBack(c)
 	if m.live.n > m.opt.MaxOpen {
@@ -880,6 +883,32 @@ func (m *Machine) forget(c *conn) {
 	if c.port >= 0 {
 		m.byAddr.drop(c)
 	}
+	c.forgotten = true
+	m.recycle(c)
+}
+
+// maxSpareConns bounds Machine.spare.
+const maxSpareConns = 4096
+
+// recycle keeps c for a new connection once nothing refers to it: it is
+// forgotten (out of the indexes and the ended list) and off its host's
+// deadlines (which drop an ended connection lazily, when its time comes).
+// A bot's connection costs no allocation of its own then.
+func (m *Machine) recycle(c *conn) {
+	if c.forgotten && !c.watched && len(m.spare) < maxSpareConns {
+		*c = conn{}
+		m.spare = append(m.spare, c)
+	}
+}
+
+// spareConn returns a zero conn, recycled when there is one.
+func (m *Machine) spareConn() *conn {
+	if n := len(m.spare); n > 0 {
+		c := m.spare[n-1]
+		m.spare = m.spare[:n-1]
+		return c
+	}
+	return new(conn)
 }
 
 // evict flushes the longest-silent tenth of the open connections.
