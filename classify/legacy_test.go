@@ -75,3 +75,54 @@ func TestLegacyBruteForce(t *testing.T) {
 		t.Errorf("not a brute-force log: %+v", s)
 	}
 }
+
+// Reusing forgotten connections changes no event: generated logs of every
+// shape (OpenSSH 9.2 and 10.0 hosts with sessions, child processes and
+// grace timeouts; 6.6 without ports; sessions that stay open) give the
+// same events, open ones included, as a Machine that never reuses one.
+func TestRecycle(t *testing.T) {
+	rs, err := rules.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(cfg loggen.Config, spare int) (string, int) {
+		defer func(n int) { maxSpareConns = n }(maxSpareConns)
+		maxSpareConns = spare
+		var log bytes.Buffer
+		if _, err := loggen.Generate(&log, nil, cfg); err != nil {
+			t.Fatal(err)
+		}
+		var out []byte
+		m, _ := New(rs, Options{}, func(ev *Event) { out = append(AppendJSON(out, ev), '\n') })
+		p := ingest.Parser{Ref: cfg.Start.Add(48 * time.Hour), Loc: time.UTC}
+		sc := bufio.NewScanner(&log)
+		for sc.Scan() {
+			l := p.Parse(sc.Text())
+			m.Feed(&l)
+		}
+		m.Flush()
+		for ev := range m.OpenEvents() {
+			out = append(AppendJSON(out, ev), '\n')
+		}
+		return string(out), m.recycled
+	}
+	for _, mod := range []func(*loggen.Config){
+		func(c *loggen.Config) {},
+		func(c *loggen.Config) { c.Modern, c.Seed = 0.3, 2 },
+		func(c *loggen.Config) { c.OpenSSH, c.Rate, c.Seed = "6.6", 5, 3 },
+		func(c *loggen.Config) { c.Dense, c.Noise, c.Users, c.Seed = true, 0, 0, 4 },
+		func(c *loggen.Config) { c.Open, c.PIDMax, c.Seed = 2000, 1<<22, 5 },
+	} {
+		cfg := loggen.DefaultConfig()
+		cfg.Lines = 30000
+		mod(&cfg)
+		want, _ := run(cfg, 0)
+		got, recycled := run(cfg, 4096)
+		if recycled == 0 {
+			t.Errorf("%+v: no connection was reused", cfg)
+		}
+		if got != want {
+			t.Errorf("%+v: the events differ when connections are reused", cfg)
+		}
+	}
+}

@@ -99,6 +99,7 @@ type Machine struct {
 	byID       map[string]*rules.Rule // rules by id, built by Restore
 	event      Event                  // the one emit gets with Options.ReuseEvents
 	spare      []*conn                // forgotten connections, zeroed, for newConn (recycle)
+	recycled   int                    // connections put in spare (for the tests)
 }
 
 // Map keys are small (an open connection holds one of each): hosts are
@@ -887,8 +888,8 @@ func (m *Machine) forget(c *conn) {
 	m.recycle(c)
 }
 
-// maxSpareConns bounds Machine.spare.
-const maxSpareConns = 4096
+// maxSpareConns bounds Machine.spare (a variable for the tests).
+var maxSpareConns = 4096
 
 // recycle keeps c for a new connection once nothing refers to it: it is
 // forgotten (out of the indexes and the ended list) and off its host's
@@ -898,6 +899,7 @@ func (m *Machine) recycle(c *conn) {
 	if c.forgotten && !c.watched && len(m.spare) < maxSpareConns {
 		*c = conn{}
 		m.spare = append(m.spare, c)
+		m.recycled++
 	}
 }
 
