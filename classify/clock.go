@@ -321,6 +321,12 @@ func (l *connList) all() []*conn {
 type connIndex[K comparable] struct {
 	young    map[K]*conn // keys of unauthenticated connections (and clients)
 	sessions map[K]*conn // keys of authenticated connections
+	// The last get's key and connection (nil: none), until the next
+	// change: a connection's lines often come one after another (a bot's
+	// "Invalid user" and PAM's two lines), and a map lookup missed the
+	// caches.
+	lastKey  K
+	lastConn *conn
 }
 
 func newConnIndex[K comparable]() connIndex[K] {
@@ -328,14 +334,22 @@ func newConnIndex[K comparable]() connIndex[K] {
 }
 
 func (x *connIndex[K]) get(k K) *conn {
-	if c := x.young[k]; c != nil {
-		return c
+	if x.lastConn != nil && x.lastKey == k {
+		return x.lastConn
 	}
-	return x.sessions[k]
+	c := x.young[k]
+	if c == nil {
+		c = x.sessions[k]
+	}
+	if c != nil {
+		x.lastKey, x.lastConn = k, c
+	}
+	return c
 }
 
 // set makes k find c (the key leaves the other map).
 func (x *connIndex[K]) set(k K, c *conn) {
+	x.lastConn = nil
 	if c.authed {
 		x.sessions[k] = c
 		delete(x.young, k)
@@ -347,6 +361,7 @@ func (x *connIndex[K]) set(k K, c *conn) {
 
 // drop removes k if it finds c.
 func (x *connIndex[K]) drop(k K, c *conn) {
+	x.lastConn = nil
 	if x.young[k] == c {
 		delete(x.young, k)
 	}
@@ -357,6 +372,7 @@ func (x *connIndex[K]) drop(k K, c *conn) {
 
 // promote moves k of c, which just authenticated, to the sessions.
 func (x *connIndex[K]) promote(k K, c *conn) {
+	x.lastConn = nil
 	if x.young[k] == c {
 		delete(x.young, k)
 		x.sessions[k] = c

@@ -322,3 +322,31 @@ func FuzzCanonIPv4(f *testing.F) {
 		}
 	})
 }
+
+// The index's last-lookup memo never answers with what a change replaced.
+func TestConnIndexMemo(t *testing.T) {
+	x := newConnIndex[uint64]()
+	a, b := &conn{}, &conn{authed: true}
+	steps := []struct {
+		do   func()
+		key  uint64
+		want *conn
+	}{
+		{func() {}, 1, nil},
+		{func() { x.set(1, a) }, 1, a},
+		{func() {}, 1, a},
+		{func() { x.set(1, b) }, 1, b},
+		{func() { x.drop(1, b) }, 1, nil},
+		{func() { x.set(2, a) }, 2, a},
+		{func() { a.authed = true; x.promote(2, a) }, 2, a},
+		{func() { x.drop(2, a) }, 2, nil},
+		{func() { x.set(3, b); x.get(3); x.drop(3, a) }, 3, b}, // not its connection: stays
+		{func() { x.drop(3, b) }, 3, nil},
+	}
+	for i, s := range steps {
+		s.do()
+		if got := x.get(s.key); got != s.want {
+			t.Fatalf("step %d: get(%d) = %p, want %p", i, s.key, got, s.want)
+		}
+	}
+}
