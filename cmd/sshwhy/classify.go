@@ -74,13 +74,25 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 	out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 	var sink func(*classify.Event) error
 	var table *tableWriter
+	flushJSON := func() error { return nil }
 	switch format {
 	case "json":
-		buf := make([]byte, 0, 4096)
+		// Events are encoded into buf and written 64 KiB at a time, past
+		// out's buffer (which is empty then), so the output is not copied
+		// once more.
+		buf := make([]byte, 0, 80<<10)
 		var enc classify.Encoder
 		sink = func(ev *classify.Event) error {
-			buf = appendEvent(buf[:0], ev, opt.explain, &enc)
+			buf = appendEvent(buf, ev, opt.explain, &enc)
 			buf = append(buf, '\n')
+			if len(buf) < 64<<10 {
+				return nil
+			}
+			_, err := out.Write(buf)
+			buf = buf[:0]
+			return err
+		}
+		flushJSON = func() error {
 			_, err := out.Write(buf)
 			return err
 		}
@@ -94,6 +106,9 @@ func runClassify(cmd *cobra.Command, args []string, opt *pipelineOptions, format
 		if ferr := table.flush(); err == nil {
 			err = ferr
 		}
+	}
+	if ferr := flushJSON(); err == nil {
+		err = ferr
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
