@@ -363,12 +363,13 @@ func notPlain8(w uint64) uint64 { return notPlain8Bits(w) & 0x8080808080808080 }
 
 // notPlain8Bits is notPlain8 before its mask of each byte's high bit,
 // so that two words share one mask: a byte's high bit is set when it is
-// 0x80 or above (w), below 0x20 (it borrows in w - 0x20...), or zero after
-// xor with '"' or '\\' ((x - 1) &^ x).
+// 0x80 or above (w); when it is below 0x20 or '"' (0x22), which xor with
+// 0x02 makes the bytes below 0x21 (they borrow in x - 0x21...); or when it
+// is '\\' (zero after xor, (y - 1) &^ y).
 func notPlain8Bits(w uint64) uint64 {
 	const ones = 0x0101010101010101
-	q, bs := w^('"'*ones), w^('\\'*ones)
-	return w | (w - 0x20*ones) | (q-ones)&^q | (bs-ones)&^bs
+	x, y := w^(0x02*ones), w^('\\'*ones)
+	return w | (x - 0x21*ones) | (y-ones)&^y
 }
 
 // plainJSON[c] is true for the bytes a JSON string holds as they are.

@@ -174,3 +174,38 @@ func TestAppendSeconds(t *testing.T) {
 		}
 	}
 }
+
+// notPlain8 flags every word with a byte that is not plainJSON, and no
+// word of plain bytes: each byte value at each place among plain bytes,
+// and random words.
+func TestNotPlain8(t *testing.T) {
+	plain := func(w uint64) bool {
+		for i := range 8 {
+			if !plainJSON[byte(w>>(8*i))] {
+				return false
+			}
+		}
+		return true
+	}
+	check := func(w uint64) {
+		if got := notPlain8(w) == 0; got != plain(w) {
+			t.Fatalf("notPlain8(%#016x) == 0 is %v, want %v", w, got, !got)
+		}
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 2000 {
+		var fill uint64 // plain bytes
+		for i := range 8 {
+			fill |= uint64(0x20+r.IntN(0x5f)) << (8 * i)
+		}
+		if !plain(fill) {
+			fill = 0x6161616161616161
+		}
+		for c := range 256 {
+			for at := range 8 {
+				check(fill&^(0xff<<(8*at)) | uint64(c)<<(8*at))
+			}
+		}
+		check(r.Uint64())
+	}
+}
