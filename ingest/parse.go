@@ -453,7 +453,7 @@ func hostTag(l *Line, i int) {
 	}
 	l.Message = s[i:]
 	j := i
-	for j < len(s) && s[j] > ' ' && s[j] != 0x7f && j-i < maxHost {
+	for end := min(len(s), i+maxHost); j < end && hostByte[s[j]]; {
 		j++
 	}
 	if j == i || j == len(s) || s[j] != ' ' {
@@ -484,14 +484,20 @@ func bare(l *Line) bool {
 // tag parses "prog[pid]: msg", "prog: msg" or "prog(x)[pid]: msg" at i and
 // sets Program, PID and Message. It leaves l alone and returns false when
 // there is no tag at i.
+// hostByte and progByte are the bytes of a host name and of a program
+// name in a header (one load a byte, the inner loops of parsing).
+var hostByte, progByte = func() (h, p [256]bool) {
+	for c := range 256 {
+		h[c] = c > ' ' && c != 0x7f
+		p[c] = c > ' ' && c < 0x7f && c != '[' && c != ':' && c != '('
+	}
+	return h, p
+}()
+
 func tag(l *Line, i int) bool {
 	s := l.Raw
 	j := i
-	for j < len(s) && j-i < maxProg {
-		c := s[j]
-		if c == '[' || c == ':' || c == '(' || c <= ' ' || c >= 0x7f {
-			break
-		}
+	for end := min(len(s), i+maxProg); j < end && progByte[s[j]]; {
 		j++
 	}
 	if j == i && j < len(s) && s[j] == '(' { // "(systemd)[pid]:", systemd --user's PAM lines
