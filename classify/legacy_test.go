@@ -3,6 +3,7 @@ package classify
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -41,13 +42,7 @@ func TestLegacyBruteForce(t *testing.T) {
 		events = AppendJSON(events, ev)
 		events = append(events, '\n')
 	})
-	p := ingest.Parser{Ref: cfg.Start.Add(48 * time.Hour), Loc: time.UTC}
-	sc := bufio.NewScanner(&log)
-	for sc.Scan() {
-		l := p.Parse(sc.Text())
-		m.Feed(&l)
-	}
-	m.Flush()
+	feedGenerated(m, &log, cfg)
 	st := m.Stats()
 	if st.Unmatched != 0 || st.Unjoined != 0 {
 		t.Errorf("%d unmatched lines, %d unjoined endings", st.Unmatched, st.Unjoined)
@@ -94,13 +89,7 @@ func TestRecycle(t *testing.T) {
 		}
 		var out []byte
 		m, _ := New(rs, Options{}, func(ev *Event) { out = append(AppendJSON(out, ev), '\n') })
-		p := ingest.Parser{Ref: cfg.Start.Add(48 * time.Hour), Loc: time.UTC}
-		sc := bufio.NewScanner(&log)
-		for sc.Scan() {
-			l := p.Parse(sc.Text())
-			m.Feed(&l)
-		}
-		m.Flush()
+		feedGenerated(m, &log, cfg)
 		for ev := range m.OpenEvents() {
 			out = append(AppendJSON(out, ev), '\n')
 		}
@@ -125,4 +114,15 @@ func TestRecycle(t *testing.T) {
 			t.Errorf("%+v: the events differ when connections are reused", cfg)
 		}
 	}
+}
+
+// feedGenerated feeds m a log loggen wrote with cfg, then flushes it.
+func feedGenerated(m *Machine, log io.Reader, cfg loggen.Config) {
+	p := ingest.Parser{Ref: cfg.Start.Add(48 * time.Hour), Loc: time.UTC}
+	sc := bufio.NewScanner(log)
+	for sc.Scan() {
+		l := p.Parse(sc.Text())
+		m.Feed(&l)
+	}
+	m.Flush()
 }
