@@ -128,10 +128,6 @@ func (x *addrIndex) put(r addrRef, c *conn) {
 	x.rest.set(r.key, c)
 }
 
-func (x *addrIndex) get(host uint32, port int32, ip string) *conn {
-	return x.find(x.ref(host, port, ip))
-}
-
 func (x *addrIndex) set(host uint32, port int32, ip string, c *conn) {
 	x.put(x.ref(host, port, ip), c)
 }

@@ -287,14 +287,14 @@ func TestAddrIndex(t *testing.T) {
 		x.set(c.h.id, c.port, c.ip, c)
 	}
 	for _, c := range conns {
-		if got := x.get(c.h.id, c.port, c.ip); got != c {
-			t.Errorf("get(%d, %d, %q) = %+v, want its own", c.h.id, c.port, c.ip, got)
+		if got := x.find(x.ref(c.h.id, c.port, c.ip)); got != c {
+			t.Errorf("find(ref(%d, %d, %q)) = %+v, want its own", c.h.id, c.port, c.ip, got)
 		}
 	}
 	c := conns[0]
 	c.authed = true
 	x.promote(c)
-	if x.get(0, 22, "1.2.3.4") != c || len(x.v4.sessions) != 1 {
+	if x.find(x.ref(0, 22, "1.2.3.4")) != c || len(x.v4.sessions) != 1 {
 		t.Errorf("promote: the key did not move to the sessions")
 	}
 	for _, c := range conns {
