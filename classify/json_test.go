@@ -209,3 +209,60 @@ func TestNotPlain8(t *testing.T) {
 		check(r.Uint64())
 	}
 }
+
+// plainPrefix (SSE2 on amd64) and plainPrefixGo agree with a byte-by-byte
+// scan: every byte value at every place of plain strings of 0 to 70
+// bytes, a second bad byte after it, and random strings.
+func TestPlainPrefix(t *testing.T) {
+	scan := func(s string) int {
+		i := 0
+		for i < len(s) && plainJSON[s[i]] {
+			i++
+		}
+		return i
+	}
+	check := func(s string) {
+		want := scan(s)
+		if got := plainPrefix(s); got != want {
+			t.Fatalf("plainPrefix(%q) = %d, want %d", s, got, want)
+		}
+		if got := plainPrefixGo(s); got != want {
+			t.Fatalf("plainPrefixGo(%q) = %d, want %d", s, got, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	fill := make([]byte, 70)
+	for i := range fill {
+		fill[i] = byte(0x20 + r.IntN(0x5f))
+		if !plainJSON[fill[i]] {
+			fill[i] = 'a'
+		}
+	}
+	b := make([]byte, 70)
+	for n := 0; n <= len(fill); n++ {
+		check(string(fill[:n]))
+		for at := range n {
+			for c := range 256 {
+				copy(b, fill[:n])
+				b[at] = byte(c)
+				check(string(b[:n]))
+				if at+3 < n {
+					b[at+3] = '"'
+					check(string(b[:n]))
+				}
+			}
+		}
+	}
+	for range 20000 {
+		n := r.IntN(200)
+		s := make([]byte, n)
+		for i := range s {
+			if r.IntN(40) == 0 {
+				s[i] = byte(r.IntN(256))
+			} else {
+				s[i] = byte(0x20 + r.IntN(0x5f))
+			}
+		}
+		check(string(s))
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !amd64
+
+package classify
+
+func plainPrefix(s string) int { return plainPrefixGo(s) }
