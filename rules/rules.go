@@ -338,13 +338,22 @@ func NewSet(rs []*Rule) (*Set, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	// Wildcard rules are tried with every word's list, keeping priority order.
+	// Wildcard rules are tried with every word's list they can match,
+	// keeping priority order: a message in w's list starts with w and a
+	// space, so a rule whose fixed prefix (no whole word) is not a prefix
+	// of that ("pam_{_}" for "Connection") cannot match it.
 	for _, g := range s.groups {
 		if len(g.wild) == 0 {
 			continue
 		}
 		for w, list := range g.byWord {
-			g.byWord[w] = mergeByPriority(s.Rules, list, g.wild)
+			var wild []*Rule
+			for _, r := range g.wild {
+				if strings.HasPrefix(w+" ", r.pat.prefix) {
+					wild = append(wild, r)
+				}
+			}
+			g.byWord[w] = mergeByPriority(s.Rules, list, wild)
 		}
 	}
 	for _, g := range s.groups {
