@@ -47,32 +47,37 @@ func parseIPv4(s string) (uint32, bool) {
 	if len(s) < 7 || len(s) > 15 {
 		return 0, false
 	}
+	// Part by part: one to three digits, no leading zero, then a dot
+	// (a branch a byte fewer than a switch on every byte; every address of
+	// every connection is read here).
 	var a uint32
-	parts, n, digits := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits > 0 && n == 0 { // a leading zero
+	i := 0
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return 0, false
 			}
-			n = n*10 + int(c-'0')
-			digits++
-			if n > 255 {
-				return 0, false
-			}
-		case c == '.' && digits > 0 && parts < 3:
-			parts++
-			a = a<<8 | uint32(n)
-			n, digits = 0, 0
-		default:
+			i++
+		}
+		if i >= len(s) || s[i]-'0' > 9 {
 			return 0, false
 		}
+		n := uint32(s[i] - '0')
+		i++
+		if n != 0 && i < len(s) && s[i]-'0' <= 9 {
+			n = n*10 + uint32(s[i]-'0')
+			i++
+			if i < len(s) && s[i]-'0' <= 9 {
+				n = n*10 + uint32(s[i]-'0')
+				i++
+				if n > 255 {
+					return 0, false
+				}
+			}
+		}
+		a = a<<8 | n
 	}
-	if parts != 3 || digits == 0 {
-		return 0, false
-	}
-	return a<<8 | uint32(n), true
+	return a, i == len(s)
 }
 
 // addrIndex finds connections by host, port and address. An IPv4 peer of
