@@ -29,9 +29,9 @@ type gcPolicy struct {
 // marks the whole live heap, so with a live heap of tens of MB (100 k open
 // sessions) a limit of live + 128 MiB made every 128 MiB of garbage cost a
 // mark of all the sessions: the same lines took 1.3–1.4× the CPU of none.
-// The limit of at least 384 MiB lets the heap grow there instead; above
-// about 300 MB live (a million open sessions) the headroom is a quarter of
-// the live heap, as before (docs/benchmarks-scaling.md).
+// The limit of at least 384 MiB lets the heap grow there instead; from
+// 256 MiB live up (a million open sessions) it changes nothing
+// (docs/benchmarks-scaling.md).
 var classifyGC = gcPolicy{gogc: 1000, floor: 128 << 20, share: 4, least: 384 << 20}
 
 // agentGC: a daemon that stays small. Its live heap (the open
