@@ -11,9 +11,9 @@
 # host and of a central syslog of 16 hosts, it measures sshwhy on one core and
 # on both (taskset -c 0,1), beside grep -c, fail2ban-regex and bin/floor
 # (bench/floor: the lines grouped by pid and written back as events'
-# evidence, no classification) on the same files; and it measures the same 1 M lines of bot traffic after 0, 10 k,
-# 100 k and 1 M sessions that stay open (time, RSS, bytes per open
-# connection). It runs the Go benchmarks and rewrites docs/benchmarks.md with
+# evidence, no classification) on the same files; and it measures the same
+# 1 M lines of bot traffic after 0, 10 k, 100 k and 1 M sessions that stay
+# open (time, RSS, bytes per open connection). It runs the Go benchmarks and rewrites docs/benchmarks.md with
 # the numbers, commands and machine. Generated files are cached in $BENCH_DIR.
 #
 # Environment (all optional):
@@ -373,7 +373,7 @@ fi
 	if [ "$RUN_SCALE" = 1 ]; then
 		echo "## Open sessions"
 		echo
-		echo "The same 1 M lines of bot traffic after N logins that stay open (\`bin/loggen -n 1000000 -seed 1 -users 0 -open N\`; the N logins alone: \`-n 0\`), \`taskset -c 0 bin/sshwhy classify --format json FILE > /dev/null\`, best of $RUNS. \"bot lines\" is the run's CPU time minus the N logins' alone: what the same lines cost with N sessions open. Bytes per open connection: (peak RSS − peak RSS with none) / N, so it includes the garbage collector's headroom (tuneGC with classifyGC in cmd/sshwhy/gc.go: GOGC 1000, a soft limit a quarter above the live heap, at least 128 MiB); the Go benchmark BenchmarkOpenSessions below reports the Machine's own bytes (B/open)."
+		echo "The same 1 M lines of bot traffic after N logins that stay open (\`bin/loggen -n 1000000 -seed 1 -users 0 -open N\`; the N logins alone: \`-n 0\`), \`taskset -c 0 bin/sshwhy classify --format json FILE > /dev/null\`, best of $RUNS. \"bot lines\" is the run's CPU time minus the N logins' alone: what the same lines cost with N sessions open. Bytes per open connection: (peak RSS − peak RSS with none) / N, so it includes the garbage collector's headroom (tuneGC with classifyGC in cmd/sshwhy/gc.go: GOGC 1000, a soft limit of the live heap plus max(128 MiB, a quarter of it), never below 384 MiB); the Go benchmark BenchmarkOpenSessions below reports the Machine's own bytes (B/open)."
 		echo
 		echo "| open sessions | wall | CPU | lines/s (wall) | peak RSS | bytes per open connection | bot lines (CPU) | vs none |"
 		echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
